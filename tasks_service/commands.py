@@ -1,0 +1,444 @@
+"""Commands: every change to tasks and workflows goes through here.
+
+Each takes the session first, works inside the caller's transaction (``flush``, never
+``commit``), checks the transition table, and appends a ``TaskEvent`` for what it
+changed. The API workers and the in-process Python API call the same functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks_service.db import is_postgres
+from tasks_service.errors import NotFound, TaskNotFound, field_error
+from tasks_service.identity import find_person, find_team, is_team_member
+from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow, utcnow
+from tasks_service.schemas import TaskCreate, TaskUpdate, WorkflowCreate, WorkflowUpdate, provided
+from tasks_service.serializers import iso
+from tasks_service.statuses import (
+    ACTIVE,
+    FINISHED,
+    TaskCategory,
+    TaskStatus,
+    WorkflowStatus,
+    derive_workflow_status,
+    ensure_status_fits_category,
+    ensure_transition,
+)
+
+#: Fields copied as they are from a validated input onto the task.
+_PLAIN_FIELDS = (
+    "subject",
+    "category",
+    "impact",
+    "instructions",
+    "planned_duration",
+    "planned_effort",
+    "start_at",
+    "waiting_until",
+    "due_at",
+    "alert_at",
+    "urgent",
+    "work_hours_are_24x7",
+    "source",
+    "source_id",
+    "custom_fields",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def lock_task(session: Session, account_id: int, task_id: int) -> Task:
+    """The task, row-locked until the transaction ends. Raises: TaskNotFound.
+
+    On PostgreSQL this is ``SELECT ... FOR UPDATE``; SQLite write transactions hold the
+    database write lock from ``BEGIN IMMEDIATE`` on, which serialises them already.
+    """
+    query = select(Task).where(Task.id == task_id, Task.account_id == account_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    task = session.exec(query.execution_options(populate_existing=True)).first()
+    if task is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return task
+
+
+def lock_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:
+    """The workflow, row-locked until the transaction ends. Raises: NotFound."""
+    query = select(Workflow).where(Workflow.id == workflow_id, Workflow.account_id == account_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    workflow = session.exec(query.execution_options(populate_existing=True)).first()
+    if workflow is None:
+        raise NotFound(f"no workflow {workflow_id}")
+    return workflow
+
+
+def _record(
+    session: Session,
+    task: Task,
+    person_id: int | None,
+    action: str,
+    changes: dict[str, list[Any]],
+    operation_id: int | None,
+) -> None:
+    assert task.id is not None
+    session.add(
+        TaskEvent(
+            account_id=task.account_id,
+            task_id=task.id,
+            person_id=person_id,
+            action=action,
+            changes={k: [_jsonable(v) for v in pair] for k, pair in changes.items()},
+            operation_id=operation_id,
+        )
+    )
+
+
+def _check_assignee(session: Session, account_id: int, team_id: int | None, member_id: int | None) -> None:
+    if team_id is not None and find_team(session, account_id, team_id) is None:
+        raise field_error("team_id", "not_found", f"no team {team_id}")
+    if member_id is not None and find_person(session, account_id, member_id) is None:
+        raise field_error("member_id", "not_found", f"no person {member_id}")
+    if team_id is not None and member_id is not None and not is_team_member(session, team_id, member_id):
+        raise field_error("member_id", "not_in_team", f"person {member_id} is not a member of team {team_id}")
+
+
+def compute_completion_target(task: Task) -> datetime | None:
+    """When ``planned_duration`` minutes have passed since assignment (or ``start_at``).
+
+    Elapsed time until calendars land; no target while the task is not being worked.
+    """
+    if task.status not in ACTIVE or task.assigned_at is None or task.planned_duration is None:
+        return None
+    begin = max(task.assigned_at, task.start_at) if task.start_at else task.assigned_at
+    return begin + timedelta(minutes=task.planned_duration)
+
+
+def _settle(task: Task, old_status: TaskStatus, now: datetime) -> None:
+    """Derived fields that follow from the status: finished_at, assigned_at, waiting_until."""
+    status = TaskStatus(task.status)
+    if status in FINISHED and old_status not in FINISHED:
+        task.finished_at = now
+    elif status not in FINISHED:
+        task.finished_at = None
+    if status == TaskStatus.assigned and old_status != TaskStatus.assigned:
+        task.assigned_at = now
+    elif status in ACTIVE and task.assigned_at is None:
+        task.assigned_at = now
+    if status != TaskStatus.waiting_for:
+        task.waiting_until = None
+    task.completion_target_at = compute_completion_target(task)
+
+
+def _apply(
+    session: Session,
+    task: Task,
+    person_id: int | None,
+    changes: dict[str, Any],
+    action: str,
+    operation_id: int | None,
+    *,
+    creating: bool = False,
+) -> Task:
+    """Apply validated field changes to a task: the one place that moves a status."""
+    now = utcnow()
+    before = {name: getattr(task, name) for name in task.model_fields}
+    before_labels = _labels(session, task) if task.id else []
+    old_status = TaskStatus(task.status)
+
+    team_id = changes.get("team_id", task.team_id)
+    member_id = changes.get("member_id", task.member_id)
+    if "team_id" in changes or "member_id" in changes:
+        _check_assignee(session, task.account_id, team_id, member_id)
+
+    for name in _PLAIN_FIELDS:
+        if name in changes:
+            setattr(task, name, changes[name])
+    task.team_id, task.member_id = team_id, member_id
+
+    requested = changes.get("status")
+    status = TaskStatus(requested) if requested is not None else old_status
+    assignee_changed = (team_id, member_id) != (before["team_id"], before["member_id"])
+    if requested is None and assignee_changed and (team_id or member_id):
+        # 002: a task that gets a team or member while registered becomes assigned.
+        if old_status in (TaskStatus.registered, TaskStatus.declined):
+            status = TaskStatus.assigned
+    if creating:
+        old_status = TaskStatus.registered
+    ensure_status_fits_category(status, TaskCategory(task.category))
+    ensure_transition(action, old_status, status)
+    if status == TaskStatus.assigned and not (team_id or member_id):
+        raise field_error("status", "no_assignee", "an assigned task needs a team or a member")
+    if changes.get("waiting_until") is not None and status != TaskStatus.waiting_for:
+        raise field_error(
+            "waiting_until", "requires_waiting_for", "can only be set when status is waiting_for"
+        )
+    task.status = status
+    if assignee_changed and status == TaskStatus.assigned and old_status == TaskStatus.assigned:
+        task.assigned_at = now  # reassigned: its clock starts again with the new assignee
+    _settle(task, old_status, now)
+    task.updated_at = now
+    session.add(task)
+    session.flush()
+
+    diff = {
+        name: [before[name], getattr(task, name)]
+        for name in task.model_fields
+        if name not in ("updated_at", "created_at") and before[name] != getattr(task, name)
+    }
+    if "labels" in changes and changes["labels"] is not None:
+        _set_labels(session, task, changes["labels"])
+        after_labels = _labels(session, task)
+        if after_labels != before_labels:
+            diff["labels"] = [before_labels, after_labels]
+    if changes.get("note"):
+        _add_note(session, task, person_id, changes["note"])
+        diff["note"] = [None, changes["note"]]
+    if creating or diff:
+        _record(session, task, person_id, "created" if creating else action, diff, operation_id)
+    if task.workflow_id is not None:
+        refresh_workflow_status(session, task.account_id, task.workflow_id)
+    return task
+
+
+def _labels(session: Session, task: Task) -> list[str]:
+    return list(
+        session.exec(
+            select(TaskLabel.name).where(TaskLabel.task_id == task.id).order_by(col(TaskLabel.name))
+        )
+    )
+
+
+def _set_labels(session: Session, task: Task, names: list[str]) -> None:
+    wanted = set(names)
+    for label in session.exec(select(TaskLabel).where(TaskLabel.task_id == task.id)):
+        if label.name not in wanted:
+            session.delete(label)
+        wanted.discard(label.name)
+    for name in sorted(wanted):
+        session.add(TaskLabel(task_id=task.id or 0, name=name))
+    session.flush()
+
+
+def _add_note(session: Session, task: Task, person_id: int | None, text: str) -> Note:
+    note = Note(account_id=task.account_id, task_id=task.id or 0, person_id=person_id, text=text)
+    session.add(note)
+    session.flush()
+    return note
+
+
+# --- tasks -----------------------------------------------------------------------------
+
+
+def do_create_task(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    data: TaskCreate,
+    workflow_id: int | None = None,
+    operation_id: int | None = None,
+) -> Task:
+    """Create a task (in a workflow, or standalone).
+
+    Raises: NotFound for a missing workflow in the path; TaskValidationError for bad
+    references or a status that does not fit; InvalidTaskStatusError.
+    """
+    workflow_id = workflow_id or data.workflow_id
+    if workflow_id is not None:
+        try:
+            lock_workflow(session, account_id, workflow_id)
+        except NotFound:
+            if data.workflow_id is not None:
+                raise field_error("workflow_id", "not_found", f"no workflow {workflow_id}") from None
+            raise
+    task = Task(
+        account_id=account_id,
+        workflow_id=workflow_id,
+        subject=data.subject,
+        category=data.category,
+        created_by_id=person_id,
+    )
+    session.add(task)
+    session.flush()
+    changes = provided(data)
+    changes.setdefault("subject", data.subject)
+    changes.setdefault("category", data.category)
+    changes.pop("workflow_id", None)
+    return _apply(session, task, person_id, changes, "create", operation_id, creating=True)
+
+
+def do_update_task(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    data: TaskUpdate,
+    operation_id: int | None = None,
+    action: str = "update",
+) -> Task:
+    """Change the fields sent (``null`` clears); a status change follows the table.
+
+    Raises: TaskNotFound; TaskValidationError; InvalidTaskStatusError.
+    """
+    task = lock_task(session, account_id, task_id)
+    return _apply(session, task, person_id, provided(data), action, operation_id)
+
+
+def do_transition_task(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    status: TaskStatus,
+    action: str,
+) -> Task:
+    """Move a task to ``status`` under the name ``action`` (close, complete, reopen...).
+
+    Raises: TaskNotFound; InvalidTaskStatusError; TaskValidationError.
+    """
+    task = lock_task(session, account_id, task_id)
+    return _apply(session, task, person_id, {"status": status}, action, None)
+
+
+def do_add_note(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    text: str,
+    operation_id: int | None = None,
+) -> Note:
+    """Append a note to the task. Raises: TaskNotFound."""
+    task = lock_task(session, account_id, task_id)
+    note = _add_note(session, task, person_id, text)
+    task.updated_at = utcnow()
+    session.add(task)
+    _record(session, task, person_id, "note_added", {"note": [None, text]}, operation_id)
+    return note
+
+
+def do_add_labels(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    names: list[str],
+    operation_id: int | None = None,
+) -> Task:
+    """Add labels the task does not have yet. Raises: TaskNotFound."""
+    task = lock_task(session, account_id, task_id)
+    current = _labels(session, task)
+    return _apply(
+        session, task, person_id, {"labels": sorted(set(current) | set(names))}, "label", operation_id
+    )
+
+
+def do_remove_label(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    name: str,
+    operation_id: int | None = None,
+) -> Task:
+    """Remove a label; removing one the task does not have changes nothing. Raises: TaskNotFound."""
+    task = lock_task(session, account_id, task_id)
+    current = _labels(session, task)
+    return _apply(
+        session, task, person_id, {"labels": [n for n in current if n != name]}, "label", operation_id
+    )
+
+
+# --- workflows -------------------------------------------------------------------------
+
+
+def do_create_workflow(
+    session: Session, account_id: int, person_id: int | None, data: WorkflowCreate
+) -> Workflow:
+    """Create a workflow; its manager defaults to its creator. Raises: TaskValidationError."""
+    manager_id = data.manager_id if data.manager_id is not None else person_id
+    if manager_id is not None and find_person(session, account_id, manager_id) is None:
+        raise field_error("manager_id", "not_found", f"no person {manager_id}")
+    status = data.status or WorkflowStatus.registered
+    if status not in (WorkflowStatus.registered, WorkflowStatus.being_created):
+        raise field_error("status", "invalid_value", "a new workflow is registered or being_created")
+    workflow = Workflow(
+        account_id=account_id,
+        subject=data.subject,
+        category=data.category,
+        manager_id=manager_id,
+        created_by_id=person_id,
+        status=status,
+    )
+    session.add(workflow)
+    session.flush()
+    return workflow
+
+
+def do_update_workflow(
+    session: Session, account_id: int, workflow_id: int, data: WorkflowUpdate
+) -> Workflow:
+    """Change subject, category, manager, or hold/release it (being_created <-> registered).
+
+    Raises: NotFound; TaskValidationError.
+    """
+    workflow = lock_workflow(session, account_id, workflow_id)
+    changes = provided(data)
+    if "manager_id" in changes and find_person(session, account_id, changes["manager_id"]) is None:
+        raise field_error("manager_id", "not_found", f"no person {changes['manager_id']}")
+    status = changes.pop("status", None)
+    for key, value in changes.items():
+        setattr(workflow, key, value)
+    if status is not None and status != workflow.status:
+        # 4me: being_created holds a workflow that is still being put together; any
+        # other status follows from its tasks and cannot be set by hand.
+        if status == WorkflowStatus.being_created:
+            if _derived_status(session, workflow) != WorkflowStatus.registered:
+                raise field_error(
+                    "status", "invalid_value", "only a workflow whose tasks have not started can be put back to being_created"
+                )
+            workflow.status = WorkflowStatus.being_created
+        elif status == WorkflowStatus.registered and workflow.status == WorkflowStatus.being_created:
+            workflow.status = _derived_status(session, workflow)
+        else:
+            raise field_error(
+                "status",
+                "invalid_value",
+                "the status of a workflow follows its tasks; only being_created and registered can be set",
+            )
+    workflow.updated_at = utcnow()
+    session.add(workflow)
+    session.flush()
+    return workflow
+
+
+def _derived_status(session: Session, workflow: Workflow) -> WorkflowStatus:
+    statuses = session.exec(select(Task.status).where(Task.workflow_id == workflow.id)).all()
+    return derive_workflow_status([TaskStatus(s) for s in statuses])
+
+
+def refresh_workflow_status(session: Session, account_id: int, workflow_id: int) -> None:
+    """Make the workflow's status follow its tasks (unless it is held as being_created)."""
+    workflow = session.get(Workflow, workflow_id)
+    if workflow is None or workflow.account_id != account_id:
+        return
+    if workflow.status == WorkflowStatus.being_created:
+        return
+    status = _derived_status(session, workflow)
+    if status != workflow.status:
+        workflow.status = status
+        workflow.completed_at = utcnow() if status == WorkflowStatus.completed else None
+        workflow.updated_at = utcnow()
+        session.add(workflow)
+        session.flush()

@@ -1,0 +1,226 @@
+"""Tables (SQLModel). Timestamps are timezone-aware UTC on every backend.
+
+Every row that a client can reach carries ``account_id``: queries are always scoped
+to the caller's account.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from tasks_service.statuses import (
+    TaskCategory,
+    TaskImpact,
+    TaskStatus,
+    WorkflowCategory,
+    WorkflowStatus,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that also comes back aware from SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column_kwargs={"nullable": nullable},
+        sa_type=UTCDateTime,  # type: ignore[call-overload]
+        index=index,
+    )
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[call-overload]
+
+
+class Account(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=255)
+    created_at: datetime = _created()
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account_id", "primary_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=255)
+    primary_email: str = Field(max_length=255)
+    admin: bool = False
+    disabled: bool = False
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Team(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=255)
+    disabled: bool = False
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class TeamMembership(SQLModel, table=True):
+    __tablename__ = "team_membership"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    # SHA-256 of the token: tokens are 256 random bits, so a fast hash is enough and
+    # lets us look them up by equality.
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _created()
+
+
+class Workflow(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    subject: str = Field(max_length=255)
+    category: WorkflowCategory = Field(sa_type=String(32))  # type: ignore[call-overload]
+    status: WorkflowStatus = Field(default=WorkflowStatus.registered, sa_type=String(32))  # type: ignore[call-overload]
+    manager_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    completed_at: datetime | None = _ts()
+
+
+class Task(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    workflow_id: int | None = Field(default=None, foreign_key="workflow.id", index=True)
+    subject: str = Field(max_length=255)
+    # Enumerations are stored by value as plain strings (no native enum types to migrate).
+    category: TaskCategory = Field(sa_type=String(32))  # type: ignore[call-overload]
+    impact: TaskImpact | None = Field(default=None, sa_type=String(16))  # type: ignore[call-overload]
+    status: TaskStatus = Field(default=TaskStatus.registered, sa_type=String(32))  # type: ignore[call-overload]
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    instructions: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    planned_duration: int | None = None
+    planned_effort: int | None = None
+    urgent: bool = False
+    work_hours_are_24x7: bool = False
+    source: str | None = Field(default=None, max_length=30)
+    source_id: str | None = Field(default=None, max_length=128)
+    custom_fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    start_at: datetime | None = _ts()
+    waiting_until: datetime | None = _ts()
+    assigned_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    completion_target_at: datetime | None = _ts()
+    due_at: datetime | None = _ts()
+    alert_at: datetime | None = _ts()
+    alert_sent_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class TaskLabel(SQLModel, table=True):
+    __tablename__ = "task_label"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    name: str = Field(max_length=100, primary_key=True)
+    created_at: datetime = _created()
+
+
+class Note(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str = Field(sa_type=Text)  # type: ignore[call-overload]
+    created_at: datetime = _created()
+
+
+class TaskEvent(SQLModel, table=True):
+    """One change to a task: who, when, what (``changes`` maps field -> [old, new])."""
+
+    __tablename__ = "task_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=32)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    operation_id: int | None = Field(default=None, index=True)
+    created_at: datetime = _created()
+
+
+class OperationStatus:
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Operation(SQLModel, table=True):
+    """A durable command: written by the API, applied once by a worker.
+
+    Ids are monotonic; commands on one target are applied in id order.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index("ix_operation_status_updated", "status", "updated_at"),
+        Index("ix_operation_target", "target_type", "target_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=48)
+    target_type: str | None = Field(default=None, max_length=16)
+    target_id: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=OperationStatus.pending, max_length=16)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_hash: str | None = Field(default=None, max_length=64)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    attempts: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    finished_at: datetime | None = _ts()

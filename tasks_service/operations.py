@@ -1,0 +1,344 @@
+"""The durable command path (DESIGN.md, "The write path").
+
+1. ``do_record_operation`` (API side) stores a validated command as a pending
+   ``Operation``; the caller commits, then enqueues ``apply_operation(op_id)``.
+2. ``do_apply_operation`` (worker side) applies it in one transaction: lock the target
+   row, apply every earlier pending operation on that target first (ids are monotonic,
+   so commands take effect in the order the API accepted them), mark each one
+   succeeded or failed with its result. Applying a finished operation is a no-op.
+3. ``stale_operation_ids`` feeds the recovery sweep, which enqueues again what a lost
+   message or a dead worker left pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlmodel import Session, col, select
+
+from tasks_service import commands
+from tasks_service.db import is_postgres, session_scope
+from tasks_service.errors import (
+    IdempotencyKeyReused,
+    IdempotencyRequestInFlight,
+    NotFound,
+    TaskError,
+)
+from tasks_service.models import Operation, OperationStatus, utcnow
+from tasks_service.schemas import (
+    LabelsAdd,
+    NoteCreate,
+    TaskCreate,
+    TaskUpdate,
+    WorkflowCreate,
+    WorkflowUpdate,
+)
+from tasks_service.serializers import serialize_notes, serialize_task, serialize_workflow
+from tasks_service.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """A kind of operation: what it targets and how a worker applies it."""
+
+    target_type: str | None
+    apply: Callable[[Session, Operation], dict[str, Any]]
+    creates: bool = False
+
+
+def _task_create(session: Session, op: Operation) -> dict[str, Any]:
+    data = TaskCreate.model_validate(op.payload["data"])
+    task = commands.do_create_task(
+        session,
+        op.account_id,
+        op.person_id,
+        data,
+        workflow_id=op.payload.get("workflow_id"),
+        operation_id=op.id,
+    )
+    return serialize_task(session, task)
+
+
+def _task_update(session: Session, op: Operation) -> dict[str, Any]:
+    data = TaskUpdate.model_validate(op.payload["data"])
+    task = commands.do_update_task(
+        session, op.account_id, op.person_id, op.target_id or 0, data, operation_id=op.id
+    )
+    return serialize_task(session, task)
+
+
+def _task_add_note(session: Session, op: Operation) -> dict[str, Any]:
+    data = NoteCreate.model_validate(op.payload["data"])
+    note = commands.do_add_note(
+        session, op.account_id, op.person_id, op.target_id or 0, data.text, operation_id=op.id
+    )
+    return serialize_notes(session, [note])[0]
+
+
+def _task_add_labels(session: Session, op: Operation) -> dict[str, Any]:
+    data = LabelsAdd.model_validate(op.payload["data"])
+    task = commands.do_add_labels(
+        session, op.account_id, op.person_id, op.target_id or 0, data.names, operation_id=op.id
+    )
+    return serialize_task(session, task)
+
+
+def _task_remove_label(session: Session, op: Operation) -> dict[str, Any]:
+    task = commands.do_remove_label(
+        session, op.account_id, op.person_id, op.target_id or 0, op.payload["name"], operation_id=op.id
+    )
+    return serialize_task(session, task)
+
+
+def _workflow_create(session: Session, op: Operation) -> dict[str, Any]:
+    data = WorkflowCreate.model_validate(op.payload["data"])
+    workflow = commands.do_create_workflow(session, op.account_id, op.person_id, data)
+    return serialize_workflow(session, workflow)
+
+
+def _workflow_update(session: Session, op: Operation) -> dict[str, Any]:
+    data = WorkflowUpdate.model_validate(op.payload["data"])
+    workflow = commands.do_update_workflow(session, op.account_id, op.target_id or 0, data)
+    return serialize_workflow(session, workflow)
+
+
+KINDS: dict[str, OperationSpec] = {
+    "task.create": OperationSpec(None, _task_create, creates=True),
+    "task.update": OperationSpec("task", _task_update),
+    "task.add_note": OperationSpec("task", _task_add_note, creates=True),
+    "task.add_labels": OperationSpec("task", _task_add_labels),
+    "task.remove_label": OperationSpec("task", _task_remove_label),
+    "workflow.create": OperationSpec(None, _workflow_create, creates=True),
+    "workflow.update": OperationSpec("workflow", _workflow_update),
+}
+
+
+def request_fingerprint(method: str, path: str, payload: Any) -> str:
+    """Identifies a request for Idempotency-Key checks: same method, path and body."""
+    canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _lock_target(session: Session, account_id: int, target_type: str | None, target_id: int | None) -> None:
+    if target_type == "task":
+        commands.lock_task(session, account_id, target_id or 0)
+    elif target_type == "workflow":
+        commands.lock_workflow(session, account_id, target_id or 0)
+
+
+def do_record_operation(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    kind: str,
+    payload: dict[str, Any],
+    target_id: int | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> tuple[Operation, bool]:
+    """Store a command as a pending operation; returns it and whether it is a replay.
+
+    The target row stays locked until the caller commits, so operations on one target
+    get their (monotonic) ids in the order they commit: id order is acceptance order.
+
+    Raises: TaskNotFound/NotFound for a missing target; IdempotencyKeyReused when the
+    key came with another request; IdempotencyRequestInFlight while that one is pending.
+    """
+    spec = KINDS[kind]
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, account_id, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint), True
+    _lock_target(session, account_id, spec.target_type, target_id)
+    op = Operation(
+        account_id=account_id,
+        person_id=person_id,
+        kind=kind,
+        target_type=spec.target_type,
+        target_id=target_id,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+    )
+    try:
+        with session.begin_nested():
+            session.add(op)
+    except IntegrityError:
+        # The same key arrived concurrently and the other request won the insert.
+        assert idempotency_key is not None
+        earlier = _by_idempotency_key(session, account_id, idempotency_key)
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint), True
+    return op, False
+
+
+def _by_idempotency_key(session: Session, account_id: int, key: str) -> Operation | None:
+    return session.exec(
+        select(Operation).where(Operation.account_id == account_id, Operation.idempotency_key == key)
+    ).first()
+
+
+def _replay(earlier: Operation, fingerprint: str | None) -> Operation:
+    if earlier.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request", idempotency_key=earlier.idempotency_key
+        )
+    if earlier.status == OperationStatus.pending:
+        raise IdempotencyRequestInFlight(
+            "a request with this Idempotency-Key is still being processed", operation_id=earlier.id
+        )
+    return earlier
+
+
+def get_operation(session: Session, account_id: int, operation_id: int) -> Operation:
+    """Raises: NotFound (also for another account's operation)."""
+    op = session.get(Operation, operation_id)
+    if op is None or op.account_id != account_id:
+        raise NotFound(f"no operation {operation_id}")
+    return op
+
+
+def find_operation(session: Session, operation_id: int) -> Operation | None:
+    return session.get(Operation, operation_id)
+
+
+def _lock_operation(session: Session, operation_id: int) -> Operation | None:
+    query = select(Operation).where(Operation.id == operation_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def do_apply_operation(session: Session, operation_id: int) -> int:
+    """Apply the operation, after any earlier pending ones on the same target.
+
+    Returns how many operations this call applied (0 if it was done already).
+    """
+    op = session.get(Operation, operation_id)
+    if op is None or op.status != OperationStatus.pending:
+        return 0
+    if op.target_type is None:
+        # Nothing to lock but the operation itself: a duplicate delivery waits here
+        # and then finds it done.
+        locked = _lock_operation(session, operation_id)
+        if locked is None or locked.status != OperationStatus.pending:
+            return 0
+        _apply_one(session, locked)
+        return 1
+    try:
+        _lock_target(session, op.account_id, op.target_type, op.target_id)
+    except (NotFound, TaskError) as exc:
+        _finish(op, error=exc.to_dict())
+        session.add(op)
+        return 1
+    # Under the target's lock no new operation on it can commit, and every earlier one
+    # that was accepted is visible: apply them in id order.
+    queue = session.exec(
+        select(Operation)
+        .where(
+            Operation.target_type == op.target_type,
+            Operation.target_id == op.target_id,
+            Operation.status == OperationStatus.pending,
+            col(Operation.id) <= operation_id,
+        )
+        .order_by(col(Operation.id))
+        .execution_options(populate_existing=True)
+    ).all()
+    for pending in queue:
+        _apply_one(session, pending)
+    return len(queue)
+
+
+def _apply_one(session: Session, op: Operation) -> None:
+    spec = KINDS[op.kind]
+    op.attempts += 1
+    try:
+        with session.begin_nested():
+            result = spec.apply(session, op)
+    except TaskError as exc:
+        _finish(op, error=exc.to_dict())
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the whole unit is retried
+    except Exception:
+        # A bug, not the client's fault: record it so that this operation neither
+        # blocks the ones behind it nor is retried forever.
+        log.exception("operation_failed", operation_id=op.id, kind=op.kind)
+        _finish(op, error={"message": "internal error while applying the operation", "code": "internal_error"})
+    else:
+        _finish(op, result=result)
+    session.add(op)
+    session.flush()
+
+
+def _finish(op: Operation, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> None:
+    now = utcnow()
+    op.status = OperationStatus.failed if error is not None else OperationStatus.succeeded
+    op.result, op.error = result, error
+    op.finished_at = op.updated_at = now
+
+
+def do_fail_operation(session: Session, operation_id: int, message: str) -> None:
+    """Mark an operation failed after an unexpected error, so it is not retried forever."""
+    op = _lock_operation(session, operation_id)
+    if op is not None and op.status == OperationStatus.pending:
+        _finish(op, error={"message": message, "code": "internal_error"})
+        session.add(op)
+
+
+def do_claim_stale_operations(session: Session, older_than: float, limit: int = 500) -> list[int]:
+    """Pending operations not (re)enqueued for ``older_than`` seconds, oldest first.
+
+    Claiming bumps ``updated_at``, so a backlog that is merely slow gets enqueued again
+    once per ``older_than`` at most, and concurrent sweeps skip each other's rows.
+    """
+    now = utcnow()
+    query = (
+        select(Operation)
+        .where(
+            Operation.status == OperationStatus.pending,
+            col(Operation.updated_at) < now - timedelta(seconds=older_than),
+        )
+        .order_by(col(Operation.id))
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    claimed = list(session.exec(query))
+    for op in claimed:
+        op.updated_at = now
+        session.add(op)
+    return [op.id for op in claimed if op.id is not None]
+
+
+def is_created(op: Operation) -> bool:
+    return KINDS[op.kind].creates
+
+
+#: Pauses between looks at an operation a request is waiting on: quick at first (most
+#: commands take milliseconds), then the steady interval, ~20 looks a second at most.
+_FIRST_PAUSES = (0.005, 0.01, 0.02, 0.04)
+
+
+def wait_for_outcome(settings: Settings, operation_id: int, timeout: float) -> Operation:
+    """The operation once it is finished, or as it stands when ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    pauses = iter(_FIRST_PAUSES)
+    while True:
+        with session_scope(settings, write=False) as session:
+            op = session.get(Operation, operation_id)
+        assert op is not None
+        remaining = deadline - time.monotonic()
+        if op.status != OperationStatus.pending or remaining <= 0:
+            return op
+        time.sleep(min(next(pauses, settings.command_poll_interval), remaining))

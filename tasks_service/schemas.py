@@ -1,0 +1,270 @@
+"""Input models (pydantic), shared by the REST API and the Python API.
+
+Table models skip validation on ``__init__`` (sqlmodel#52), so every write is first
+validated here and then copied onto the table model by the commands. ``validate``
+turns pydantic's errors into one ``TaskValidationError`` listing every bad field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
+
+from tasks_service.errors import TaskValidationError
+from tasks_service.statuses import (
+    TaskCategory,
+    TaskImpact,
+    TaskStatus,
+    WorkflowCategory,
+    WorkflowStatus,
+)
+
+
+def _to_utc_moment(value: Any) -> Any:
+    """Accept an ISO 8601 date-time with an offset, or a date (midnight UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime(day.year, day.month, day.day, tzinfo=UTC)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                "not an ISO 8601 date-time (e.g. 2026-01-15T09:30:00Z) or date"
+            ) from None
+    else:
+        raise ValueError("must be an ISO 8601 date-time string")
+    if moment.tzinfo is None:
+        raise ValueError("must include a UTC offset, e.g. 2026-01-15T09:30:00Z")
+    return moment.astimezone(UTC)
+
+
+Moment = Annotated[datetime, BeforeValidator(_to_utc_moment)]
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+LongText = Annotated[str, StringConstraints(max_length=65536)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Id = Annotated[StrictInt, Field(ge=1)]
+Minutes = Annotated[StrictInt, Field(ge=1, le=600000)]
+EffortMinutes = Annotated[StrictInt, Field(ge=0, le=600000)]
+
+#: Fields a client may read but never write; sending one is a 422, not silently ignored.
+TASK_READONLY = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "finished_at",
+        "assigned_at",
+        "completion_target_at",
+        "anticipated_assignment_at",
+        "alert_sent_at",
+        "manager",
+        "created_by",
+        "resolution_duration",
+        "new_assignment",
+        "overdue",
+        "rejection_count",
+    }
+)
+WORKFLOW_READONLY = frozenset({"id", "created_at", "updated_at", "completed_at", "created_by"})
+PERSON_READONLY = frozenset({"id", "created_at", "updated_at"})
+TEAM_READONLY = PERSON_READONLY
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class TaskCreate(_Input):
+    subject: Subject
+    category: TaskCategory
+    impact: TaskImpact | None = None
+    status: TaskStatus | None = None
+    team_id: Id | None = None
+    member_id: Id | None = None
+    workflow_id: Id | None = None
+    instructions: LongText | None = None
+    note: LongText | None = None
+    planned_duration: Minutes | None = None
+    planned_effort: EffortMinutes | None = None
+    start_at: Moment | None = None
+    waiting_until: Moment | None = None
+    due_at: Moment | None = None
+    alert_at: Moment | None = None
+    urgent: StrictBool = False
+    work_hours_are_24x7: StrictBool = False
+    source: Annotated[str, StringConstraints(max_length=30)] | None = None
+    source_id: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, alias="sourceID"
+    )
+    custom_fields: dict[str, Any] | None = None
+    labels: Annotated[list[LabelName], Field(max_length=50)] = []
+
+
+class TaskUpdate(_Input):
+    """Every field optional; only the fields sent are changed, ``null`` clears."""
+
+    subject: Subject = None  # type: ignore[assignment]  # absent is fine, null is not
+    category: TaskCategory = None  # type: ignore[assignment]
+    impact: TaskImpact | None = None
+    status: TaskStatus = None  # type: ignore[assignment]
+    team_id: Id | None = None
+    member_id: Id | None = None
+    instructions: LongText | None = None
+    note: LongText | None = None
+    planned_duration: Minutes | None = None
+    planned_effort: EffortMinutes | None = None
+    start_at: Moment | None = None
+    waiting_until: Moment | None = None
+    due_at: Moment | None = None
+    alert_at: Moment | None = None
+    urgent: StrictBool = None  # type: ignore[assignment]
+    work_hours_are_24x7: StrictBool = None  # type: ignore[assignment]
+    source: Annotated[str, StringConstraints(max_length=30)] | None = None
+    source_id: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, alias="sourceID"
+    )
+    custom_fields: dict[str, Any] | None = None
+    labels: Annotated[list[LabelName], Field(max_length=50)] = None  # type: ignore[assignment]
+
+
+class NoteCreate(_Input):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65536)]
+
+
+class LabelsAdd(_Input):
+    names: Annotated[list[LabelName], Field(min_length=1, max_length=50)]
+
+
+class WorkflowCreate(_Input):
+    subject: Subject
+    category: WorkflowCategory = WorkflowCategory.standard
+    manager_id: Id | None = None
+    status: WorkflowStatus | None = None
+
+
+class WorkflowUpdate(_Input):
+    subject: Subject = None  # type: ignore[assignment]
+    category: WorkflowCategory = None  # type: ignore[assignment]
+    manager_id: Id = None  # type: ignore[assignment]
+    status: WorkflowStatus = None  # type: ignore[assignment]
+
+
+class PersonCreate(_Input):
+    name: Name
+    primary_email: Email
+    admin: StrictBool = False
+
+
+class PersonUpdate(_Input):
+    name: Name = None  # type: ignore[assignment]
+    primary_email: Email = None  # type: ignore[assignment]
+    admin: StrictBool = None  # type: ignore[assignment]
+    disabled: StrictBool = None  # type: ignore[assignment]
+
+
+class TeamCreate(_Input):
+    name: Name
+
+
+class TeamUpdate(_Input):
+    name: Name = None  # type: ignore[assignment]
+    disabled: StrictBool = None  # type: ignore[assignment]
+
+
+class MembershipCreate(_Input):
+    person_id: Id
+
+
+_CODES = {
+    "missing": "missing",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_long": "too_long",
+    "too_short": "too_short",
+    "greater_than": "out_of_range",
+    "greater_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "enum": "invalid_value",
+    "literal_error": "invalid_value",
+    "string_pattern_mismatch": "invalid_format",
+    "value_error": "invalid_value",
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_name(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in model.model_fields:
+        alias = model.model_fields[parts[0]].alias
+        if alias:
+            parts[0] = alias
+    return ".".join(parts) or "body"
+
+
+def _error_code(error_type: str, given: Any) -> str:
+    if error_type in _CODES:
+        return _CODES[error_type]
+    if given is None and error_type.endswith("_type"):
+        return "not_nullable"
+    return "invalid_type" if error_type.endswith(("_type", "_parsing")) else "invalid_value"
+
+
+def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) -> M:
+    """Validate client input against ``model``; raise one error naming every bad field."""
+    if not isinstance(data, dict):
+        raise TaskValidationError(
+            "the body must be a JSON object",
+            errors=[{"field": "body", "code": "invalid_type", "message": "expected an object"}],
+        )
+    errors = [
+        {"field": key, "code": "readonly", "message": "is readonly and cannot be set"}
+        for key in data
+        if key in readonly
+    ]
+    writable = {k: v for k, v in data.items() if k not in readonly}
+    try:
+        result = model.model_validate(writable)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            given = err.get("input")
+            code = _error_code(err["type"], given)
+            message = "cannot be null" if code == "not_nullable" else err["msg"]
+            if code == "unknown_field":
+                message = "is not a field of this resource"
+            errors.append({"field": _field_name(model, err["loc"]), "code": code, "message": message})
+    if errors:
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise TaskValidationError(f"Validation failed: {summary}", errors=errors)
+    return result
+
+
+def provided(model: BaseModel) -> dict[str, Any]:
+    """The fields the client actually sent (``null`` included), by field name."""
+    return {name: getattr(model, name) for name in model.model_fields_set}

@@ -1,0 +1,229 @@
+"""The REST form of each resource (002's field names), built in batches.
+
+A page of tasks costs a fixed number of queries whatever its size: references
+(team, member, workflow, manager, creator) and labels are loaded for the whole page
+at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks_service.models import (
+    Account,
+    Note,
+    Operation,
+    Person,
+    Task,
+    TaskEvent,
+    TaskLabel,
+    Team,
+    Workflow,
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+#: Fields that collections of tasks show by default (002, "Collection Fields").
+TASK_COLLECTION_FIELDS = (
+    "id",
+    "sourceID",
+    "subject",
+    "impact",
+    "category",
+    "status",
+    "team",
+    "member",
+    "completion_target_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    """Rows of ``model`` with these ids, in one query (none when there are no ids)."""
+    if not ids:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(ids)))}
+
+
+def _ref_person(people: dict[int, Person], person_id: int | None) -> dict[str, Any] | None:
+    if person_id is None or person_id not in people:
+        return None
+    return {"id": person_id, "name": people[person_id].name}
+
+
+def serialize_tasks(
+    session: Session, tasks: Sequence[Task], fields: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Tasks in their REST form; ``fields`` limits the keys (``id`` always shown)."""
+    if not tasks:
+        return []
+    task_ids = [t.id for t in tasks]
+    team_ids = {t.team_id for t in tasks if t.team_id}
+    workflow_ids = {t.workflow_id for t in tasks if t.workflow_id}
+    workflows: dict[int, Workflow] = _by_id(session, Workflow, workflow_ids)
+    person_ids = {t.member_id for t in tasks if t.member_id} | {
+        t.created_by_id for t in tasks if t.created_by_id
+    }
+    person_ids |= {w.manager_id for w in workflows.values() if w.manager_id}
+    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    teams: dict[int, Team] = _by_id(session, Team, team_ids)
+    labels: dict[int, list[str]] = defaultdict(list)
+    for label in session.exec(
+        select(TaskLabel)
+        .where(col(TaskLabel.task_id).in_(task_ids))
+        .order_by(col(TaskLabel.task_id), col(TaskLabel.name))
+    ):
+        labels[label.task_id].append(label.name)
+
+    wanted = set(fields) | {"id"} if fields is not None else None
+    out = []
+    for task in tasks:
+        workflow = workflows.get(task.workflow_id) if task.workflow_id else None
+        team = teams.get(task.team_id) if task.team_id else None
+        body: dict[str, Any] = {
+            "id": task.id,
+            "subject": task.subject,
+            "category": task.category,
+            "impact": task.impact,
+            "status": task.status,
+            "team": {"id": team.id, "name": team.name} if team else None,
+            "member": _ref_person(people, task.member_id),
+            "workflow": {"id": workflow.id, "subject": workflow.subject} if workflow else None,
+            "manager": _ref_person(people, workflow.manager_id) if workflow else None,
+            "created_by": _ref_person(people, task.created_by_id),
+            "instructions": task.instructions,
+            "planned_duration": task.planned_duration,
+            "planned_effort": task.planned_effort,
+            "urgent": task.urgent,
+            "work_hours_are_24x7": task.work_hours_are_24x7,
+            "source": task.source,
+            "sourceID": task.source_id,
+            "custom_fields": task.custom_fields,
+            "labels": labels.get(task.id, []) if task.id else [],
+            "start_at": iso(task.start_at),
+            "waiting_until": iso(task.waiting_until),
+            "assigned_at": iso(task.assigned_at),
+            "finished_at": iso(task.finished_at),
+            "completion_target_at": iso(task.completion_target_at),
+            "resolution_duration": _resolution_minutes(task),
+            "due_at": iso(task.due_at),
+            "alert_at": iso(task.alert_at),
+            "alert_sent_at": iso(task.alert_sent_at),
+            "created_at": iso(task.created_at),
+            "updated_at": iso(task.updated_at),
+        }
+        if wanted is not None:
+            body = {k: v for k, v in body.items() if k in wanted}
+        out.append(body)
+    return out
+
+
+def _resolution_minutes(task: Task) -> int | None:
+    if task.assigned_at is None or task.finished_at is None:
+        return None
+    return max(0, int((task.finished_at - task.assigned_at).total_seconds() // 60))
+
+
+def serialize_task(session: Session, task: Task) -> dict[str, Any]:
+    return serialize_tasks(session, [task])[0]
+
+
+def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list[dict[str, Any]]:
+    person_ids = {w.manager_id for w in workflows if w.manager_id}
+    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    return [
+        {
+            "id": w.id,
+            "subject": w.subject,
+            "category": w.category,
+            "status": w.status,
+            "manager": _ref_person(people, w.manager_id),
+            "created_at": iso(w.created_at),
+            "updated_at": iso(w.updated_at),
+            "completed_at": iso(w.completed_at),
+        }
+        for w in workflows
+    ]
+
+
+def serialize_workflow(session: Session, workflow: Workflow) -> dict[str, Any]:
+    return serialize_workflows(session, [workflow])[0]
+
+
+def serialize_person(person: Person) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "primary_email": person.primary_email,
+        "admin": person.admin,
+        "disabled": person.disabled,
+        "created_at": iso(person.created_at),
+        "updated_at": iso(person.updated_at),
+    }
+
+
+def serialize_team(team: Team) -> dict[str, Any]:
+    return {
+        "id": team.id,
+        "name": team.name,
+        "disabled": team.disabled,
+        "created_at": iso(team.created_at),
+        "updated_at": iso(team.updated_at),
+    }
+
+
+def serialize_notes(session: Session, notes: Sequence[Note]) -> list[dict[str, Any]]:
+    person_ids = {n.person_id for n in notes if n.person_id}
+    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    return [
+        {
+            "id": n.id,
+            "text": n.text,
+            "person": _ref_person(people, n.person_id),
+            "created_at": iso(n.created_at),
+        }
+        for n in notes
+    ]
+
+
+def serialize_events(session: Session, events: Sequence[TaskEvent]) -> list[dict[str, Any]]:
+    person_ids = {e.person_id for e in events if e.person_id}
+    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    return [
+        {
+            "id": e.id,
+            "action": e.action,
+            "person": _ref_person(people, e.person_id),
+            "changes": e.changes,
+            "created_at": iso(e.created_at),
+        }
+        for e in events
+    ]
+
+
+def serialize_operation(operation: Operation) -> dict[str, Any]:
+    return {
+        "id": operation.id,
+        "kind": operation.kind,
+        "status": operation.status,
+        "result": operation.result,
+        "error": operation.error,
+        "created_at": iso(operation.created_at),
+        "finished_at": iso(operation.finished_at),
+    }
+
+
+def serialize_account(account: Account) -> dict[str, Any]:
+    return {"id": account.id, "slug": account.slug, "name": account.name}

@@ -1,0 +1,89 @@
+"""Configuration, read once from the environment (prefix ``TASKS_``).
+
+This is the only module that reads ``os.environ``. With neither ``TASKS_DATABASE_URL``
+nor ``TASKS_BROKER_URL`` set the service runs on the embedded default: SQLite files
+under ``TASKS_DATA_DIR`` for the data and for the Celery broker.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKS_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+
+    # How long a write request waits for its operation before answering 202.
+    command_wait: float = Field(default=5.0, ge=0, le=60)
+    # Interval between two looks at a pending operation while a request waits: at
+    # most ~20 reads a second per waiting request.
+    command_poll_interval: float = Field(default=0.05, gt=0, le=1)
+    # An operation still pending this long after it was accepted is enqueued again
+    # by the recovery sweep (the broker may have lost the message).
+    recovery_after: float = Field(default=30.0, gt=0)
+    recovery_interval: float = Field(default=5.0, gt=0)
+
+    # Embedded broker: how often an idle worker looks for work in the SQLite queue.
+    embedded_broker_poll: float = Field(default=0.02, gt=0)
+
+    web_workers: int = Field(default=2, ge=1)
+    web_threads: int = Field(default=8, ge=1)
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    # Test suites point these at the servers they use (see tests/conftest.py).
+    test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    test_broker_url: str = "redis://127.0.0.1:6379/15"
+    require_services: bool = Field(default=False, validation_alias="CI")
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for the processes ``run`` starts: same settings, absolute paths."""
+        env = dict(os.environ)
+        env["TASKS_DATA_DIR"] = str(self.resolved_data_dir)
+        return env
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'tasks.db'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker URL as Celery takes it.
+
+        The embedded broker is a plain ``sqlite:///`` URL without kombu's ``sqla+``
+        prefix: with the prefix kombu picks its stock transport and ignores our
+        subclass (see ``workers/transport.py``).
+        """
+        if self.broker_url:
+            return self.broker_url
+        return f"sqlite:///{self.resolved_data_dir / 'broker.db'}"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.effective_broker_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

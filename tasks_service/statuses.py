@@ -1,0 +1,144 @@
+"""Enumerations of 002 (Xurrent tasks and workflows) and the one task transition table.
+
+Only the command layer writes ``task.status``, and only after ``ensure_transition``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from tasks_service.errors import InvalidTaskStatusError, field_error
+
+
+class TaskStatus(StrEnum):
+    registered = "registered"
+    declined = "declined"
+    assigned = "assigned"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    waiting_for = "waiting_for"
+    waiting_for_customer = "waiting_for_customer"
+    request_pending = "request_pending"
+    failed = "failed"
+    rejected = "rejected"
+    completed = "completed"
+    approved = "approved"
+    canceled = "canceled"
+
+
+class TaskCategory(StrEnum):
+    risk_and_impact = "risk_and_impact"
+    approval = "approval"
+    implementation = "implementation"
+    automation = "automation"
+
+
+class TaskImpact(StrEnum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    top = "top"
+
+
+class WorkflowStatus(StrEnum):
+    being_created = "being_created"
+    registered = "registered"
+    in_progress = "in_progress"
+    progress_halted = "progress_halted"
+    completed = "completed"
+
+
+class WorkflowCategory(StrEnum):
+    standard = "standard"
+    non_standard = "non_standard"
+    rapid = "rapid"
+    emergency = "emergency"
+    order = "order"
+
+
+#: Statuses in which a task is done with; ``finished_at`` is set on entering them.
+FINISHED: Final = frozenset(
+    {
+        TaskStatus.failed,
+        TaskStatus.rejected,
+        TaskStatus.completed,
+        TaskStatus.approved,
+        TaskStatus.canceled,
+    }
+)
+#: Statuses in which someone is working the task (its completion clock runs).
+ACTIVE: Final = frozenset(
+    {
+        TaskStatus.assigned,
+        TaskStatus.accepted,
+        TaskStatus.in_progress,
+        TaskStatus.waiting_for,
+        TaskStatus.waiting_for_customer,
+        TaskStatus.request_pending,
+    }
+)
+OPEN: Final = frozenset(TaskStatus) - FINISHED
+#: Outcomes that exist only for approval tasks, and those that exist only for the others.
+APPROVAL_ONLY: Final = frozenset({TaskStatus.approved, TaskStatus.rejected})
+WORK_ONLY: Final = frozenset({TaskStatus.completed, TaskStatus.failed})
+
+_finish_or_cancel = FINISHED
+_working = ACTIVE | {TaskStatus.declined}
+
+TRANSITIONS: Final[dict[TaskStatus, frozenset[TaskStatus]]] = {
+    # Not yet with anyone: it may be assigned, picked up, or decided on directly.
+    TaskStatus.registered: frozenset(ACTIVE | _finish_or_cancel),
+    # The member declined: it goes back to the team (registered/assigned) or ends.
+    TaskStatus.declined: frozenset(
+        {TaskStatus.registered, TaskStatus.assigned, TaskStatus.accepted, TaskStatus.in_progress}
+        | {TaskStatus.canceled}
+    ),
+    **{
+        status: frozenset((_working | _finish_or_cancel | {TaskStatus.registered}) - {status})
+        for status in ACTIVE
+    },
+    # A finished task can only be reopened: back with its assignee, or registered.
+    **{status: frozenset({TaskStatus.assigned, TaskStatus.registered}) for status in FINISHED},
+}
+
+
+def ensure_transition(action: str, src: TaskStatus, dst: TaskStatus) -> None:
+    """Raise ``InvalidTaskStatusError`` unless the table allows ``src`` -> ``dst``."""
+    if src == dst:
+        return
+    if dst not in TRANSITIONS[src]:
+        allowed = sorted(s for s, targets in TRANSITIONS.items() if dst in targets)
+        raise InvalidTaskStatusError(
+            action=action, expected_status=" or ".join(allowed), actual_status=src.value
+        )
+
+
+def ensure_status_fits_category(status: TaskStatus, category: TaskCategory) -> None:
+    """Approved and rejected exist for approval tasks only; completed and failed for the rest."""
+    if category == TaskCategory.approval and status in WORK_ONLY:
+        raise field_error(
+            "status", "invalid_for_category", f"an approval task cannot be {status.value}"
+        )
+    if category != TaskCategory.approval and status in APPROVAL_ONLY:
+        raise field_error(
+            "status",
+            "invalid_for_category",
+            f"only approval tasks can be {status.value}; this one is {category.value}",
+        )
+
+
+def derive_workflow_status(task_statuses: list[TaskStatus]) -> WorkflowStatus:
+    """A workflow's status follows its tasks (4me).
+
+    No task, or all registered: registered. All finished: completed. A failed or
+    rejected task among unfinished ones halts progress. Anything else is in progress.
+    """
+    if not task_statuses or all(s == TaskStatus.registered for s in task_statuses):
+        return WorkflowStatus.registered
+    if all(s in FINISHED for s in task_statuses):
+        return WorkflowStatus.completed
+    if any(s in (TaskStatus.failed, TaskStatus.rejected) for s in task_statuses):
+        return WorkflowStatus.progress_halted
+    return WorkflowStatus.in_progress

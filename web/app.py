@@ -1,0 +1,45 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, request
+
+from tasks_service.logs import configure_logging
+from tasks_service.settings import Settings, get_settings
+from web.auth import authenticate_request
+from web.errors import ApiError, register_error_handlers
+from web.http import IdConverter
+from web.routes import meta, people, tasks, workflows
+from workers.app import Submitter
+
+
+def create_app(settings: Settings | None = None, submitter: Submitter | None = None) -> Flask:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+    app.extensions["submitter"] = submitter or Submitter(settings)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _no_nul_in_url() -> None:
+        # NUL cannot be stored in PostgreSQL text; refuse it before it reaches a query.
+        if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+            raise ApiError(400, "bad_request", "the URL contains a NUL character")
+
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+
+    @v1.before_request
+    def _authenticate() -> None:
+        authenticate_request()
+
+    for module in (tasks, workflows, people):
+        v1.register_blueprint(module.bp)
+    v1.register_blueprint(meta.bp)
+    app.register_blueprint(meta.public)
+    app.register_blueprint(v1)
+    return app

@@ -1,0 +1,142 @@
+"""Request parsing and response helpers shared by the routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, jsonify, request
+from pydantic import BaseModel
+from werkzeug.routing import IntegerConverter
+
+from tasks_service.queries import MAX_PER_PAGE, Page, PageRequest
+from tasks_service.schemas import validate
+from tasks_service.settings import Settings
+from web.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a positive integer that fits the database's id columns."""
+
+    def __init__(self, map: Any) -> None:  # noqa: A002 - werkzeug's signature
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["SETTINGS"]
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body(wrapper: str | None = None) -> Any:
+    """The parsed JSON body: 415 unless JSON, 400 if malformed; ``{}`` when empty.
+
+    ``wrapper``: a body of the form ``{"task": {...}}`` (Trackops) is unwrapped.
+    """
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        )
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {message}") from None
+    if _has_nul(data):
+        raise ApiError(
+            422,
+            "validation_failed",
+            "text may not contain NUL characters",
+            [{"field": "body", "code": "invalid_character", "message": "contains a NUL character"}],
+        )
+    if wrapper and isinstance(data, dict) and set(data) == {wrapper} and isinstance(data[wrapper], dict):
+        data = data[wrapper]
+    return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def parse_body(model: type[M], readonly: frozenset[str] = frozenset(), wrapper: str | None = None) -> M:
+    """Validate the JSON body against ``model`` (422 naming every bad field)."""
+    return validate(model, json_body(wrapper), readonly)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be a whole number from {low} to {high}",
+            [{"field": name, "code": "invalid_value", "message": f"must be from {low} to {high}"}],
+        )
+    return value
+
+
+def page_request() -> PageRequest:
+    return PageRequest(
+        page=_int_arg("page", 1, 1, 10_000_000),
+        per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE),
+    )
+
+
+def _page_url(page: int) -> str:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    params.append(("page", str(page)))
+    return f"{request.base_url}?{urlencode(params)}"
+
+
+def page_response(page: Page[Any], items: list[dict[str, Any]]) -> Response:
+    """A JSON array with 4me's pagination headers and an RFC 8288 ``Link`` header."""
+    response = jsonify(items)
+    response.headers["X-Pagination-Per-Page"] = str(page.per_page)
+    response.headers["X-Pagination-Current-Page"] = str(page.page)
+    response.headers["X-Pagination-Total-Pages"] = str(page.total_pages)
+    response.headers["X-Pagination-Total-Entries"] = str(page.total)
+    links = [(1, "first")]
+    if page.page > 1:
+        links.append((min(page.page - 1, page.total_pages), "prev"))
+    if page.page < page.total_pages:
+        links.append((page.page + 1, "next"))
+    links.append((page.total_pages, "last"))
+    response.headers["Link"] = ", ".join(f'<{_page_url(n)}>; rel="{rel}"' for n, rel in links)
+    return response
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def actor() -> Any:
+    return g.actor

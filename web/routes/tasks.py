@@ -1,0 +1,81 @@
+"""Tasks (002), standalone (001) or in a workflow; their notes, labels and events."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from tasks_service import queries
+from tasks_service.db import session_scope
+from tasks_service.schemas import TASK_READONLY, LabelsAdd, NoteCreate, TaskCreate, TaskUpdate
+from tasks_service.serializers import (
+    TASK_COLLECTION_FIELDS,
+    serialize_events,
+    serialize_notes,
+    serialize_task,
+    serialize_tasks,
+)
+from web.http import actor, json_response, page_request, page_response, parse_body, settings
+from web.submit import submit
+
+bp = Blueprint("tasks", __name__)
+
+
+def _dump(model: TaskCreate | TaskUpdate | NoteCreate | LabelsAdd) -> dict[str, object]:
+    return {"data": model.model_dump(mode="json", exclude_unset=True)}
+
+
+@bp.post("/tasks")
+def create_task() -> Response:
+    data = parse_body(TaskCreate, TASK_READONLY, wrapper="task")
+    return submit("task.create", _dump(data))
+
+
+@bp.get("/tasks")
+def list_tasks() -> Response:
+    with session_scope(settings(), write=False) as session:
+        page = queries.list_tasks(session, actor().account_id, page_request())
+        return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
+
+
+@bp.get("/tasks/<id:task_id>")
+def get_task(task_id: int) -> Response:
+    with session_scope(settings(), write=False) as session:
+        task = queries.get_task(session, actor().account_id, task_id)
+        return json_response(serialize_task(session, task))
+
+
+@bp.route("/tasks/<id:task_id>", methods=["PATCH", "PUT"])
+def update_task(task_id: int) -> Response:
+    data = parse_body(TaskUpdate, TASK_READONLY | {"workflow", "workflow_id"}, wrapper="task")
+    return submit("task.update", _dump(data), target_id=task_id)
+
+
+@bp.get("/tasks/<id:task_id>/notes")
+def list_notes(task_id: int) -> Response:
+    with session_scope(settings(), write=False) as session:
+        page = queries.list_notes(session, actor().account_id, task_id, page_request())
+        return page_response(page, serialize_notes(session, page.items))
+
+
+@bp.post("/tasks/<id:task_id>/notes")
+def add_note(task_id: int) -> Response:
+    data = parse_body(NoteCreate, frozenset({"id", "person", "created_at"}), wrapper="note")
+    return submit("task.add_note", _dump(data), target_id=task_id)
+
+
+@bp.post("/tasks/<id:task_id>/labels")
+def add_labels(task_id: int) -> Response:
+    data = parse_body(LabelsAdd)
+    return submit("task.add_labels", _dump(data), target_id=task_id)
+
+
+@bp.delete("/tasks/<id:task_id>/labels/<string(maxlength=100):name>")
+def remove_label(task_id: int, name: str) -> Response:
+    return submit("task.remove_label", {"name": name}, target_id=task_id)
+
+
+@bp.get("/tasks/<id:task_id>/events")
+def list_events(task_id: int) -> Response:
+    with session_scope(settings(), write=False) as session:
+        page = queries.list_events(session, actor().account_id, task_id, page_request())
+        return page_response(page, serialize_events(session, page.items))

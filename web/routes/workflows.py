@@ -1,0 +1,73 @@
+"""Workflows (002) and the tasks in them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from tasks_service import queries
+from tasks_service.db import session_scope
+from tasks_service.schemas import (
+    TASK_READONLY,
+    WORKFLOW_READONLY,
+    TaskCreate,
+    WorkflowCreate,
+    WorkflowUpdate,
+)
+from tasks_service.serializers import (
+    TASK_COLLECTION_FIELDS,
+    serialize_tasks,
+    serialize_workflow,
+    serialize_workflows,
+)
+from web.http import actor, json_response, page_request, page_response, parse_body, settings
+from web.submit import submit
+
+bp = Blueprint("workflows", __name__)
+
+
+@bp.post("/workflows")
+def create_workflow() -> Response:
+    data = parse_body(WorkflowCreate, WORKFLOW_READONLY, wrapper="workflow")
+    return submit("workflow.create", {"data": data.model_dump(mode="json", exclude_unset=True)})
+
+
+@bp.get("/workflows")
+def list_workflows() -> Response:
+    with session_scope(settings(), write=False) as session:
+        page = queries.list_workflows(session, actor().account_id, page_request())
+        return page_response(page, serialize_workflows(session, page.items))
+
+
+@bp.get("/workflows/<id:workflow_id>")
+def get_workflow(workflow_id: int) -> Response:
+    with session_scope(settings(), write=False) as session:
+        workflow = queries.get_workflow(session, actor().account_id, workflow_id)
+        return json_response(serialize_workflow(session, workflow))
+
+
+@bp.route("/workflows/<id:workflow_id>", methods=["PATCH", "PUT"])
+def update_workflow(workflow_id: int) -> Response:
+    data = parse_body(WorkflowUpdate, WORKFLOW_READONLY, wrapper="workflow")
+    return submit(
+        "workflow.update",
+        {"data": data.model_dump(mode="json", exclude_unset=True)},
+        target_id=workflow_id,
+    )
+
+
+@bp.get("/workflows/<id:workflow_id>/tasks")
+def list_workflow_tasks(workflow_id: int) -> Response:
+    with session_scope(settings(), write=False) as session:
+        page = queries.list_tasks(
+            session, actor().account_id, page_request(), workflow_id=workflow_id
+        )
+        return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
+
+
+@bp.post("/workflows/<id:workflow_id>/tasks")
+def create_workflow_task(workflow_id: int) -> Response:
+    data = parse_body(TaskCreate, TASK_READONLY | {"workflow_id"}, wrapper="task")
+    with session_scope(settings(), write=False) as session:
+        queries.get_workflow(session, actor().account_id, workflow_id)  # 404 before accepting
+    payload = {"data": data.model_dump(mode="json", exclude_unset=True), "workflow_id": workflow_id}
+    return submit("task.create", payload)

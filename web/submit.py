@@ -1,0 +1,81 @@
+"""Turning a validated write into a durable operation, and answering for it.
+
+The route hands over a kind and a payload; this stores the operation, enqueues it on
+the workers, waits up to ``TASKS_COMMAND_WAIT`` for the outcome, and answers 201/200
+with the resource, the domain error, or 202 with ``Location: /v1/operations/<id>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from flask import Response, current_app, g, request
+
+from tasks_service.db import session_scope
+from tasks_service.models import Operation, OperationStatus
+from tasks_service.operations import (
+    do_record_operation,
+    is_created,
+    request_fingerprint,
+    wait_for_outcome,
+)
+from tasks_service.serializers import serialize_operation
+from web.errors import ApiError, error_response, status_for
+from web.http import json_response, settings
+
+log = structlog.get_logger(__name__)
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 255:
+        raise ApiError(
+            400,
+            "invalid_header",
+            "Idempotency-Key must be 1 to 255 characters",
+            [{"field": "Idempotency-Key", "code": "invalid_value", "message": "1 to 255 characters"}],
+        )
+    return key
+
+
+def _wants_async() -> bool:
+    prefer = request.headers.get("Prefer", "")
+    return any(part.strip().lower() == "respond-async" for part in prefer.split(","))
+
+
+def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> Response:
+    actor = g.actor
+    key = _idempotency_key()
+    fingerprint = request_fingerprint(request.method, request.path, payload) if key else None
+    with session_scope(settings()) as session:
+        op, replayed = do_record_operation(
+            session, actor.account_id, actor.person_id, kind, payload, target_id, key, fingerprint
+        )
+    if replayed:
+        return outcome_response(op)
+    assert op.id is not None
+    try:
+        current_app.extensions["submitter"].submit(op.id)
+    except Exception as exc:
+        # The operation is stored: the recovery sweep enqueues it once the broker is
+        # back. The client gets 202 and can follow the operation.
+        log.warning("enqueue_failed", operation_id=op.id, error=str(exc))
+        return outcome_response(op)
+    if not _wants_async():
+        op = wait_for_outcome(settings(), op.id, settings().command_wait)
+    return outcome_response(op)
+
+
+def outcome_response(op: Operation) -> Response:
+    if op.status == OperationStatus.succeeded:
+        return json_response(op.result, 201 if is_created(op) else 200)
+    if op.status == OperationStatus.failed:
+        error = op.error or {}
+        return error_response(status_for(error), error)
+    return json_response(
+        serialize_operation(op), 202, {"Location": f"/v1/operations/{op.id}"}
+    )

@@ -1,0 +1,92 @@
+"""The Celery application: configuration, and the submit function the web uses.
+
+Celery here is an adapter: each task is one call into ``tasks_service``. Settings follow
+the Celery guide for not losing work (late acks, reject on worker lost, prefetch 1 on
+the command queue), but correctness never relies on the broker redelivering: the
+``Operation`` rows are the durable copy and ``tasks.recover_operations`` enqueues again
+whatever stays pending (DESIGN.md, step 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from tasks_service.settings import Settings, get_settings
+
+COMMANDS_QUEUE = "commands"
+MAINTENANCE_QUEUE = "maintenance"
+APPLY_OPERATION = "tasks.apply_operation"
+RECOVER_OPERATIONS = "tasks.recover_operations"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "broker_url": settings.effective_broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 4,
+        "broker_pool_limit": 20,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": COMMANDS_QUEUE,
+        "task_queues": (Queue(COMMANDS_QUEUE), Queue(MAINTENANCE_QUEUE)),
+        "task_routes": {
+            APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
+            RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
+        },
+        # Publishing must not hang a web request for long when the broker is down: the
+        # operation row is durable and the recovery sweep enqueues it later.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": {
+            "recover-operations": {
+                "task": RECOVER_OPERATIONS,
+                "schedule": settings.recovery_interval,
+                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.recovery_interval * 2},
+            },
+        },
+        "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+    }
+    if settings.uses_embedded_broker:
+        config["broker_transport"] = "workers.transport:SQLiteTransport"
+    else:
+        config["broker_transport_options"] = {"socket_timeout": 5, "socket_connect_timeout": 3}
+    return config
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    if settings.uses_embedded_broker:
+        settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    celery = Celery("tasks_service", set_as_current=False)
+    celery.conf.update(celery_config(settings))
+    return celery
+
+
+class Submitter:
+    """What the web uses to hand an accepted operation to the workers."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.celery = make_celery(settings)
+
+    def submit(self, operation_id: int) -> None:
+        self.celery.send_task(APPLY_OPERATION, args=[operation_id], queue=COMMANDS_QUEUE)
+
+    def ping_broker(self) -> None:
+        """Raise if the broker cannot be reached."""
+        with self.celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)

@@ -1,0 +1,49 @@
+"""Celery tasks. Each is one call into ``tasks_service``; arguments are ids."""
+
+from __future__ import annotations
+
+import structlog
+from celery.signals import worker_process_init
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from tasks_service.db import dispose_engines, session_scope
+from tasks_service.operations import do_apply_operation, do_claim_stale_operations
+from tasks_service.settings import get_settings
+from workers.app import APPLY_OPERATION, COMMANDS_QUEUE, RECOVER_OPERATIONS, make_celery
+
+app = make_celery(get_settings())
+log = structlog.get_logger(__name__)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    # Pooled connections must not be shared with the parent across fork.
+    dispose_engines()
+
+
+@app.task(
+    name=APPLY_OPERATION,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=8,
+)
+def apply_operation(self: object, operation_id: int) -> int:
+    """Apply a durable command (and any earlier pending ones on its target)."""
+    with session_scope() as session:
+        return do_apply_operation(session, operation_id)
+
+
+@app.task(name=RECOVER_OPERATIONS, acks_late=True)
+def recover_operations() -> int:
+    """Enqueue again the operations that stayed pending too long (lost message, dead worker)."""
+    settings = get_settings()
+    with session_scope() as session:
+        ids = do_claim_stale_operations(session, older_than=settings.recovery_after)
+    for operation_id in ids:
+        apply_operation.apply_async(args=[operation_id], queue=COMMANDS_QUEUE)
+    if ids:
+        log.warning("operations_recovered", count=len(ids), first=ids[0])
+    return len(ids)
