@@ -42,12 +42,12 @@ def _web_argv(settings: Settings, host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _worker_argv(settings: Settings, concurrency: int) -> list[str]:
+def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = None) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
         "--concurrency", str(concurrency),
         "--queues", "commands,maintenance",
-        "--hostname", f"worker-{os.getpid()}-{time.monotonic_ns() % 100000}@%h",
+        "--hostname", hostname or f"worker-{os.getpid()}@%h",
         "--loglevel", settings.log_level,
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
@@ -85,9 +85,10 @@ def web(host: str, port: int) -> None:
 @main.command()
 @click.option("--concurrency", "-c", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes.")  # fmt: skip
-def worker(concurrency: int) -> None:
+@click.option("--hostname", "-n", default=None, help="Celery node name (default: worker-PID@host).")
+def worker(concurrency: int, hostname: str | None) -> None:
     """Run a Celery worker that applies commands."""
-    _exec(_worker_argv(get_settings(), concurrency), get_settings())
+    _exec(_worker_argv(get_settings(), concurrency, hostname), get_settings())
 
 
 @main.command()
@@ -111,7 +112,13 @@ class Supervisor:
     the whole service down with a non-zero exit: never a silent half-running service.
     """
 
-    def __init__(self, children: list[_Child], env: dict[str, str], max_restarts: int = 5, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        children: list[_Child],
+        env: dict[str, str],
+        max_restarts: int = 5,
+        window: float = 60.0,
+    ) -> None:
         self.children = children
         self.env = env
         self.max_restarts = max_restarts
@@ -143,7 +150,8 @@ class Supervisor:
                 click.echo(f"[run] {child.name} exited with code {code}", err=True)
                 if len(child.restarts) > self.max_restarts:
                     click.echo(
-                        f"[run] {child.name} died {len(child.restarts)} times in {self.window:.0f}s: stopping",
+                        f"[run] {child.name} died {len(child.restarts)} times"
+                        f" in {self.window:.0f}s: stopping",
                         err=True,
                     )
                     self.stopping, exit_code = True, 1

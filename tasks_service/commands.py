@@ -105,13 +105,21 @@ def _record(
     )
 
 
-def _check_assignee(session: Session, account_id: int, team_id: int | None, member_id: int | None) -> None:
+def _check_assignee(
+    session: Session, account_id: int, team_id: int | None, member_id: int | None
+) -> None:
     if team_id is not None and find_team(session, account_id, team_id) is None:
         raise field_error("team_id", "not_found", f"no team {team_id}")
     if member_id is not None and find_person(session, account_id, member_id) is None:
         raise field_error("member_id", "not_found", f"no person {member_id}")
-    if team_id is not None and member_id is not None and not is_team_member(session, team_id, member_id):
-        raise field_error("member_id", "not_in_team", f"person {member_id} is not a member of team {team_id}")
+    if (
+        team_id is not None
+        and member_id is not None
+        and not is_team_member(session, team_id, member_id)
+    ):
+        raise field_error(
+            "member_id", "not_in_team", f"person {member_id} is not a member of team {team_id}"
+        )
 
 
 def compute_completion_target(task: Task) -> datetime | None:
@@ -132,9 +140,8 @@ def _settle(task: Task, old_status: TaskStatus, now: datetime) -> None:
         task.finished_at = now
     elif status not in FINISHED:
         task.finished_at = None
-    if status == TaskStatus.assigned and old_status != TaskStatus.assigned:
-        task.assigned_at = now
-    elif status in ACTIVE and task.assigned_at is None:
+    newly_assigned = status == TaskStatus.assigned and old_status != TaskStatus.assigned
+    if newly_assigned or (status in ACTIVE and task.assigned_at is None):
         task.assigned_at = now
     if status != TaskStatus.waiting_for:
         task.waiting_until = None
@@ -170,10 +177,10 @@ def _apply(
     requested = changes.get("status")
     status = TaskStatus(requested) if requested is not None else old_status
     assignee_changed = (team_id, member_id) != (before["team_id"], before["member_id"])
-    if requested is None and assignee_changed and (team_id or member_id):
-        # 002: a task that gets a team or member while registered becomes assigned.
-        if old_status in (TaskStatus.registered, TaskStatus.declined):
-            status = TaskStatus.assigned
+    # 002: a task that gets a team or member while registered becomes assigned.
+    gets_assignee = requested is None and assignee_changed and bool(team_id or member_id)
+    if gets_assignee and old_status in (TaskStatus.registered, TaskStatus.declined):
+        status = TaskStatus.assigned
     if creating:
         old_status = TaskStatus.registered
     ensure_status_fits_category(status, TaskCategory(task.category))
@@ -260,7 +267,9 @@ def do_create_task(
             lock_workflow(session, account_id, workflow_id)
         except NotFound:
             if data.workflow_id is not None:
-                raise field_error("workflow_id", "not_found", f"no workflow {workflow_id}") from None
+                raise field_error(
+                    "workflow_id", "not_found", f"no workflow {workflow_id}"
+                ) from None
             raise
     task = Task(
         account_id=account_id,
@@ -340,7 +349,12 @@ def do_add_labels(
     task = lock_task(session, account_id, task_id)
     current = _labels(session, task)
     return _apply(
-        session, task, person_id, {"labels": sorted(set(current) | set(names))}, "label", operation_id
+        session,
+        task,
+        person_id,
+        {"labels": sorted(set(current) | set(names))},
+        "label",
+        operation_id,
     )
 
 
@@ -356,7 +370,12 @@ def do_remove_label(
     task = lock_task(session, account_id, task_id)
     current = _labels(session, task)
     return _apply(
-        session, task, person_id, {"labels": [n for n in current if n != name]}, "label", operation_id
+        session,
+        task,
+        person_id,
+        {"labels": [n for n in current if n != name]},
+        "label",
+        operation_id,
     )
 
 
@@ -372,7 +391,9 @@ def do_create_workflow(
         raise field_error("manager_id", "not_found", f"no person {manager_id}")
     status = data.status or WorkflowStatus.registered
     if status not in (WorkflowStatus.registered, WorkflowStatus.being_created):
-        raise field_error("status", "invalid_value", "a new workflow is registered or being_created")
+        raise field_error(
+            "status", "invalid_value", "a new workflow is registered or being_created"
+        )
     workflow = Workflow(
         account_id=account_id,
         subject=data.subject,
@@ -406,16 +427,21 @@ def do_update_workflow(
         if status == WorkflowStatus.being_created:
             if _derived_status(session, workflow) != WorkflowStatus.registered:
                 raise field_error(
-                    "status", "invalid_value", "only a workflow whose tasks have not started can be put back to being_created"
+                    "status",
+                    "invalid_value",
+                    "only a workflow whose tasks have not started can be put back to being_created",
                 )
             workflow.status = WorkflowStatus.being_created
-        elif status == WorkflowStatus.registered and workflow.status == WorkflowStatus.being_created:
+        elif (
+            status == WorkflowStatus.registered and workflow.status == WorkflowStatus.being_created
+        ):
             workflow.status = _derived_status(session, workflow)
         else:
             raise field_error(
                 "status",
                 "invalid_value",
-                "the status of a workflow follows its tasks; only being_created and registered can be set",
+                "the status of a workflow follows its tasks;"
+                " only being_created and registered can be set",
             )
     workflow.updated_at = utcnow()
     session.add(workflow)

@@ -25,7 +25,7 @@ class TaskError(Exception):
         return body
 
 
-class TaskNotFound(TaskError):  # noqa: N818 - the Canvas API's name
+class TaskNotFound(TaskError):
     """Raised when a task cannot be found with the given criteria."""
 
     code = "not_found"

@@ -154,7 +154,9 @@ def do_create_person(session: Session, account_id: int, data: PersonCreate) -> P
     return person
 
 
-def do_update_person(session: Session, account_id: int, person_id: int, data: PersonUpdate) -> Person:
+def do_update_person(
+    session: Session, account_id: int, person_id: int, data: PersonUpdate
+) -> Person:
     """Raises: NotFound; TaskValidationError if the new email is taken."""
     person = get_person(session, account_id, person_id)
     changes = provided(data)

@@ -52,13 +52,13 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(
         default=None,
         sa_column_kwargs={"nullable": nullable},
-        sa_type=UTCDateTime,  # type: ignore[call-overload]
+        sa_type=UTCDateTime,
         index=index,
     )
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[call-overload]
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Account(SQLModel, table=True):
@@ -117,8 +117,8 @@ class Workflow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     subject: str = Field(max_length=255)
-    category: WorkflowCategory = Field(sa_type=String(32))  # type: ignore[call-overload]
-    status: WorkflowStatus = Field(default=WorkflowStatus.registered, sa_type=String(32))  # type: ignore[call-overload]
+    category: WorkflowCategory = Field(sa_type=String(32))
+    status: WorkflowStatus = Field(default=WorkflowStatus.registered, sa_type=String(32))
     manager_id: int | None = Field(default=None, foreign_key="person.id")
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = _created()
@@ -132,13 +132,13 @@ class Task(SQLModel, table=True):
     workflow_id: int | None = Field(default=None, foreign_key="workflow.id", index=True)
     subject: str = Field(max_length=255)
     # Enumerations are stored by value as plain strings (no native enum types to migrate).
-    category: TaskCategory = Field(sa_type=String(32))  # type: ignore[call-overload]
-    impact: TaskImpact | None = Field(default=None, sa_type=String(16))  # type: ignore[call-overload]
-    status: TaskStatus = Field(default=TaskStatus.registered, sa_type=String(32))  # type: ignore[call-overload]
+    category: TaskCategory = Field(sa_type=String(32))
+    impact: TaskImpact | None = Field(default=None, sa_type=String(16))
+    status: TaskStatus = Field(default=TaskStatus.registered, sa_type=String(32))
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
-    instructions: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    instructions: str | None = Field(default=None, sa_type=Text)
     planned_duration: int | None = None
     planned_effort: int | None = None
     urgent: bool = False
@@ -171,7 +171,7 @@ class Note(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     person_id: int | None = Field(default=None, foreign_key="person.id")
-    text: str = Field(sa_type=Text)  # type: ignore[call-overload]
+    text: str = Field(sa_type=Text)
     created_at: datetime = _created()
 
 

@@ -95,7 +95,12 @@ def _task_add_labels(session: Session, op: Operation) -> dict[str, Any]:
 
 def _task_remove_label(session: Session, op: Operation) -> dict[str, Any]:
     task = commands.do_remove_label(
-        session, op.account_id, op.person_id, op.target_id or 0, op.payload["name"], operation_id=op.id
+        session,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["name"],
+        operation_id=op.id,
     )
     return serialize_task(session, task)
 
@@ -129,7 +134,9 @@ def request_fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _lock_target(session: Session, account_id: int, target_type: str | None, target_id: int | None) -> None:
+def _lock_target(
+    session: Session, account_id: int, target_type: str | None, target_id: int | None
+) -> None:
     if target_type == "task":
         commands.lock_task(session, account_id, target_id or 0)
     elif target_type == "workflow":
@@ -185,14 +192,17 @@ def do_record_operation(
 
 def _by_idempotency_key(session: Session, account_id: int, key: str) -> Operation | None:
     return session.exec(
-        select(Operation).where(Operation.account_id == account_id, Operation.idempotency_key == key)
+        select(Operation).where(
+            Operation.account_id == account_id, Operation.idempotency_key == key
+        )
     ).first()
 
 
 def _replay(earlier: Operation, fingerprint: str | None) -> Operation:
     if earlier.request_hash != fingerprint:
         raise IdempotencyKeyReused(
-            "this Idempotency-Key was used with a different request", idempotency_key=earlier.idempotency_key
+            "this Idempotency-Key was used with a different request",
+            idempotency_key=earlier.idempotency_key,
         )
     if earlier.status == OperationStatus.pending:
         raise IdempotencyRequestInFlight(
@@ -274,14 +284,22 @@ def _apply_one(session: Session, op: Operation) -> None:
         # A bug, not the client's fault: record it so that this operation neither
         # blocks the ones behind it nor is retried forever.
         log.exception("operation_failed", operation_id=op.id, kind=op.kind)
-        _finish(op, error={"message": "internal error while applying the operation", "code": "internal_error"})
+        _finish(
+            op,
+            error={
+                "message": "internal error while applying the operation",
+                "code": "internal_error",
+            },
+        )
     else:
         _finish(op, result=result)
     session.add(op)
     session.flush()
 
 
-def _finish(op: Operation, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> None:
+def _finish(
+    op: Operation, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None
+) -> None:
     now = utcnow()
     op.status = OperationStatus.failed if error is not None else OperationStatus.succeeded
     op.result, op.error = result, error

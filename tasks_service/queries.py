@@ -86,7 +86,9 @@ def get_workflow(session: Session, account_id: int, workflow_id: int) -> Workflo
 
 
 def list_workflows(session: Session, account_id: int, request: PageRequest) -> Page[Workflow]:
-    query = select(Workflow).where(Workflow.account_id == account_id).order_by(col(Workflow.id).desc())
+    query = (
+        select(Workflow).where(Workflow.account_id == account_id).order_by(col(Workflow.id).desc())
+    )
     return paginate(session, query, request)
 
 

@@ -30,28 +30,31 @@ from tasks_service.statuses import (
     WorkflowStatus,
 )
 
+# Far enough for any plan; near enough that adding a year of minutes cannot overflow.
+_EARLIEST = datetime(1900, 1, 1)
+_LATEST = datetime(2999, 12, 31, 23, 59, 59)
+
 
 def _to_utc_moment(value: Any) -> Any:
     """Accept an ISO 8601 date-time with an offset, or a date (midnight UTC)."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    elif isinstance(value, str):
+    if isinstance(value, str):
         text = value.strip()
         try:
-            if len(text) == 10:
-                day = date.fromisoformat(text)
-                return datetime(day.year, day.month, day.day, tzinfo=UTC)
-            moment = datetime.fromisoformat(text)
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(
                 "not an ISO 8601 date-time (e.g. 2026-01-15T09:30:00Z) or date"
             ) from None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
     else:
         raise ValueError("must be an ISO 8601 date-time string")
     if moment.tzinfo is None:
         raise ValueError("must include a UTC offset, e.g. 2026-01-15T09:30:00Z")
+    if not _EARLIEST <= moment.replace(tzinfo=None) <= _LATEST:
+        raise ValueError("must be between the years 1900 and 2999")
     return moment.astimezone(UTC)
 
 
@@ -62,11 +65,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Email = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-    ),
+    StringConstraints(strip_whitespace=True, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
-Id = Annotated[StrictInt, Field(ge=1)]
+#: Ids fit the 32-bit integer columns of every backend.
+Id = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 Minutes = Annotated[StrictInt, Field(ge=1, le=600000)]
 EffortMinutes = Annotated[StrictInt, Field(ge=0, le=600000)]
 
@@ -258,7 +260,9 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
             message = "cannot be null" if code == "not_nullable" else err["msg"]
             if code == "unknown_field":
                 message = "is not a field of this resource"
-            errors.append({"field": _field_name(model, err["loc"]), "code": code, "message": message})
+            errors.append(
+                {"field": _field_name(model, err["loc"]), "code": code, "message": message}
+            )
     if errors:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise TaskValidationError(f"Validation failed: {summary}", errors=errors)

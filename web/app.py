@@ -28,7 +28,9 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     @app.before_request
     def _no_nul_in_url() -> None:
         # NUL cannot be stored in PostgreSQL text; refuse it before it reaches a query.
-        if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        if "\x00" in request.path or any(
+            "\x00" in k + v for k, v in request.args.items(multi=True)
+        ):
             raise ApiError(400, "bad_request", "the URL contains a NUL character")
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")

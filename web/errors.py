@@ -77,7 +77,9 @@ def status_for(error: dict[str, Any]) -> int:
     return STATUS_BY_CODE.get(str(error.get("code")), 422)
 
 
-def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     response = jsonify(error_body(body))
     response.status_code = status
     for key, value in (headers or {}).items():
@@ -118,7 +120,10 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database_unavailable", error=str(exc).splitlines()[0])
         return error_response(
             503,
-            {"message": "the database is unavailable, try again shortly", "code": "database_unavailable"},
+            {
+                "message": "the database is unavailable, try again shortly",
+                "code": "database_unavailable",
+            },
             {"Retry-After": "5"},
         )
 
@@ -127,7 +132,10 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("broker_unavailable", error=str(exc))
         return error_response(
             503,
-            {"message": "the broker is unavailable, try again shortly", "code": "broker_unavailable"},
+            {
+                "message": "the broker is unavailable, try again shortly",
+                "code": "broker_unavailable",
+            },
             {"Retry-After": "5"},
         )
 

@@ -23,7 +23,7 @@ MAX_ID = 2**31 - 1
 class IdConverter(IntegerConverter):
     """``<id:name>``: a positive integer that fits the database's id columns."""
 
-    def __init__(self, map: Any) -> None:  # noqa: A002 - werkzeug's signature
+    def __init__(self, map: Any) -> None:
         super().__init__(map, min=1, max=MAX_ID)
 
 
@@ -62,7 +62,12 @@ def json_body(wrapper: str | None = None) -> Any:
             "text may not contain NUL characters",
             [{"field": "body", "code": "invalid_character", "message": "contains a NUL character"}],
         )
-    if wrapper and isinstance(data, dict) and set(data) == {wrapper} and isinstance(data[wrapper], dict):
+    if (
+        wrapper
+        and isinstance(data, dict)
+        and set(data) == {wrapper}
+        and isinstance(data[wrapper], dict)
+    ):
         data = data[wrapper]
     return data
 
@@ -77,7 +82,9 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def parse_body(model: type[M], readonly: frozenset[str] = frozenset(), wrapper: str | None = None) -> M:
+def parse_body(
+    model: type[M], readonly: frozenset[str] = frozenset(), wrapper: str | None = None
+) -> M:
     """Validate the JSON body against ``model`` (422 naming every bad field)."""
     return validate(model, json_body(wrapper), readonly)
 

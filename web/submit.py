@@ -37,7 +37,13 @@ def _idempotency_key() -> str | None:
             400,
             "invalid_header",
             "Idempotency-Key must be 1 to 255 characters",
-            [{"field": "Idempotency-Key", "code": "invalid_value", "message": "1 to 255 characters"}],
+            [
+                {
+                    "field": "Idempotency-Key",
+                    "code": "invalid_value",
+                    "message": "1 to 255 characters",
+                }
+            ],
         )
     return key
 
@@ -76,6 +82,4 @@ def outcome_response(op: Operation) -> Response:
     if op.status == OperationStatus.failed:
         error = op.error or {}
         return error_response(status_for(error), error)
-    return json_response(
-        serialize_operation(op), 202, {"Location": f"/v1/operations/{op.id}"}
-    )
+    return json_response(serialize_operation(op), 202, {"Location": f"/v1/operations/{op.id}"})

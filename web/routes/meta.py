@@ -44,7 +44,9 @@ def readyz() -> Response:
             {
                 "message": f"not ready: {', '.join(failing)} unreachable",
                 "code": "not_ready",
-                "errors": [{"field": n, "code": "unavailable", "message": checks[n]} for n in failing],
+                "errors": [
+                    {"field": n, "code": "unavailable", "message": checks[n]} for n in failing
+                ],
                 "checks": checks,
             },
             503,

@@ -6,6 +6,7 @@ from flask import Blueprint, Response
 
 from tasks_service import identity
 from tasks_service.db import session_scope
+from tasks_service.queries import Page
 from tasks_service.schemas import (
     PERSON_READONLY,
     TEAM_READONLY,
@@ -17,7 +18,6 @@ from tasks_service.schemas import (
 )
 from tasks_service.serializers import serialize_person, serialize_team
 from web.http import actor, json_response, page_request, page_response, parse_body, settings
-from tasks_service.queries import Page
 
 bp = Blueprint("people", __name__)
 
@@ -25,7 +25,12 @@ bp = Blueprint("people", __name__)
 def _list_response(rows: list[object], serialize: object) -> Response:
     request = page_request()
     start = (request.page - 1) * request.per_page
-    page = Page(items=rows[start : start + request.per_page], total=len(rows), page=request.page, per_page=request.per_page)
+    page = Page(
+        items=rows[start : start + request.per_page],
+        total=len(rows),
+        page=request.page,
+        per_page=request.per_page,
+    )
     return page_response(page, [serialize(row) for row in page.items])  # type: ignore[operator]
 
 
@@ -54,7 +59,9 @@ def create_person() -> Response:
 @bp.get("/people/<id:person_id>")
 def get_person(person_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        return json_response(serialize_person(identity.get_person(session, actor().account_id, person_id)))
+        return json_response(
+            serialize_person(identity.get_person(session, actor().account_id, person_id))
+        )
 
 
 @bp.route("/people/<id:person_id>", methods=["PATCH", "PUT"])
@@ -84,13 +91,17 @@ def create_team() -> Response:
     identity.require_admin(actor())
     data = parse_body(TeamCreate, TEAM_READONLY, wrapper="team")
     with session_scope(settings()) as session:
-        return json_response(serialize_team(identity.do_create_team(session, actor().account_id, data)), 201)
+        return json_response(
+            serialize_team(identity.do_create_team(session, actor().account_id, data)), 201
+        )
 
 
 @bp.get("/teams/<id:team_id>")
 def get_team(team_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        return json_response(serialize_team(identity.get_team(session, actor().account_id, team_id)))
+        return json_response(
+            serialize_team(identity.get_team(session, actor().account_id, team_id))
+        )
 
 
 @bp.route("/teams/<id:team_id>", methods=["PATCH", "PUT"])

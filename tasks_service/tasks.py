@@ -1,0 +1,432 @@
+"""The Python API, in the shape of Canvas's ``canvas_core.tasks`` (000).
+
+It runs the same domain commands as the REST workers, in-process, one transaction per
+call. Select the account first::
+
+    from tasks_service import people, tasks
+    from tasks_service.tasks import Task
+
+    with tasks.account("demo"):
+        task = tasks.create_task(title="Review", creator=people.get_service_user())
+        tasks.complete_task(task)
+
+Canvas's view of a status is ``Task.Status``: OPEN (any unfinished status), COMPLETED
+(completed or approved) and CLOSED (canceled, failed, rejected). The detailed 002
+status is ``task.xurrent_status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks_service import commands, models
+from tasks_service.context import account, current, use_account
+from tasks_service.db import session_scope
+from tasks_service.errors import (
+    InvalidTaskStatusError,
+    TaskError,
+    TaskNotFound,
+    TaskValidationError,
+)
+from tasks_service.people import Person, Team, get_service_user
+from tasks_service.queries import get_task as _get_task_row
+from tasks_service.schemas import TaskCreate, TaskUpdate, validate
+from tasks_service.statuses import FINISHED, TaskCategory, TaskStatus
+
+__all__ = [
+    "NOT_PROVIDED",
+    "Comment",
+    "InvalidTaskStatusError",
+    "Label",
+    "Task",
+    "TaskError",
+    "TaskNotFound",
+    "TaskValidationError",
+    "account",
+    "add_task_comment",
+    "add_task_labels",
+    "assign_task",
+    "close_task",
+    "complete_task",
+    "create_task",
+    "get_task",
+    "list_tasks",
+    "remove_task_label",
+    "reopen_task",
+    "update_task",
+    "use_account",
+]
+
+
+class NOT_PROVIDED:
+    """``list_tasks(assignee=...)`` not given: any assignee (``None`` means unassigned)."""
+
+
+class CanvasStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    COMPLETED = "completed"
+
+
+_COMPLETED = frozenset({TaskStatus.completed, TaskStatus.approved})
+_CLOSED = FINISHED - _COMPLETED
+
+
+def canvas_status(status: str) -> CanvasStatus:
+    if status in _COMPLETED:
+        return CanvasStatus.COMPLETED
+    if status in _CLOSED:
+        return CanvasStatus.CLOSED
+    return CanvasStatus.OPEN
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    comment: str
+    creator_id: int | None
+    created_at: datetime
+
+
+@dataclass
+class Task:
+    """A snapshot of a task; its methods call the module functions and refresh it."""
+
+    Status = CanvasStatus
+
+    id: int
+    title: str
+    status: CanvasStatus
+    xurrent_status: str
+    category: str
+    creator_id: int | None
+    team_id: int | None
+    member_id: int | None
+    due: datetime | None
+    labels: list[str] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    assigned_at: datetime | None = None
+    finished_at: datetime | None = None
+    completion_target_at: datetime | None = None
+    custom_fields: dict[str, Any] | None = None
+
+    @property
+    def assignee_id(self) -> int | None:
+        return self.member_id or self.team_id
+
+    def _refresh(self, other: Task) -> None:
+        self.__dict__.update(replace(other).__dict__)
+
+    def add_comment(self, comment: str, creator: Person | None = None) -> None:
+        self._refresh(add_task_comment(self, comment, creator))
+
+    def add_label(self, label: str) -> None:
+        self._refresh(add_task_labels(self, (label,)))
+
+    def add_labels(self, labels: Iterable[str]) -> None:
+        self._refresh(add_task_labels(self, labels))
+
+    def remove_label(self, label_name: str | None = None, *, label: str | None = None) -> None:
+        self._refresh(remove_task_label(self, label_name or label or ""))
+
+    def assign(self, assignee: Person | Team) -> None:
+        self._refresh(assign_task(self, assignee))
+
+    def close(self) -> None:
+        self._refresh(close_task(self))
+
+    def complete(self) -> None:
+        self._refresh(complete_task(self))
+
+    def reopen(self) -> None:
+        self._refresh(reopen_task(self))
+
+
+def _snapshot(session: Session, row: models.Task) -> Task:
+    labels = list(
+        session.exec(
+            select(models.TaskLabel.name)
+            .where(models.TaskLabel.task_id == row.id)
+            .order_by(col(models.TaskLabel.name))
+        )
+    )
+    notes = session.exec(
+        select(models.Note).where(models.Note.task_id == row.id).order_by(col(models.Note.id))
+    ).all()
+    return Task(
+        id=row.id or 0,
+        title=row.subject,
+        status=canvas_status(row.status),
+        xurrent_status=str(row.status),
+        category=str(row.category),
+        creator_id=row.created_by_id,
+        team_id=row.team_id,
+        member_id=row.member_id,
+        due=row.due_at,
+        labels=labels,
+        comments=[Comment(n.id or 0, n.text, n.person_id, n.created_at) for n in notes],
+        assigned_at=row.assigned_at,
+        finished_at=row.finished_at,
+        completion_target_at=row.completion_target_at,
+        custom_fields=row.custom_fields,
+    )
+
+
+def _task_id(task: Task | int) -> int:
+    return task if isinstance(task, int) else task.id
+
+
+def _assignee_fields(assignee: Person | Team | None) -> dict[str, int | None]:
+    if assignee is None:
+        return {}
+    if isinstance(assignee, Team):
+        return {"team_id": assignee.id, "member_id": None}
+    if isinstance(assignee, Person):
+        return {"member_id": assignee.id, "team_id": None}
+    raise TaskValidationError(
+        "assignee must be a Person or a Team", code="invalid_assignee", params={"field": "assignee"}
+    )
+
+
+def _due(due: date | datetime | None) -> str | None:
+    return None if due is None else due.isoformat()
+
+
+def _actor_id(person: Person | None) -> int:
+    return (person or get_service_user()).id
+
+
+def _ensure_open(session: Session, task_id: int, action: str) -> models.Task:
+    row = commands.lock_task(session, current().account_id, task_id)
+    _require_open(row, action)
+    return row
+
+
+def create_task(
+    title: str,
+    creator: Person,
+    assignee: Person | Team | None = None,
+    patient: Any = None,
+    labels: Iterable[str] | None = None,
+    due: date | datetime | None = None,
+    **fields: Any,
+) -> Task:
+    """Create a new task. Extra keyword arguments are 002 fields (category, impact, ...).
+
+    ``patient`` (a Canvas notion) is kept in ``custom_fields["patient"]``.
+    Raises: TaskValidationError.
+    """
+    ctx = current()
+    body: dict[str, Any] = {"subject": title, "category": TaskCategory.implementation, **fields}
+    body.update(_assignee_fields(assignee))
+    if labels is not None:
+        body["labels"] = list(labels)
+    if due is not None:
+        body["due_at"] = _due(due)
+    if patient is not None:
+        body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
+    data = validate(TaskCreate, body)
+    with session_scope(ctx.settings) as session:
+        row = commands.do_create_task(session, ctx.account_id, creator.id, data)
+        return _snapshot(session, row)
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "id", value)
+
+
+def get_task(task_id: int) -> Task:
+    """Retrieve a task by its ID. Raises: TaskNotFound."""
+    ctx = current()
+    with session_scope(ctx.settings, write=False) as session:
+        return _snapshot(session, _get_task_row(session, ctx.account_id, task_id))
+
+
+def _update(
+    task: Task | int, action: str, body: dict[str, Any], actor: Person | None = None
+) -> Task:
+    ctx = current()
+    person_id = _actor_id(actor)
+    data = validate(TaskUpdate, body)
+    with session_scope(ctx.settings) as session:
+        _ensure_open(session, _task_id(task), action)
+        row = commands.do_update_task(
+            session, ctx.account_id, person_id, _task_id(task), data, action=action
+        )
+        return _snapshot(session, row)
+
+
+def assign_task(task: Task | int, assignee: Person | Team) -> Task:
+    """Assign an open task to a person or a team. Raises: InvalidTaskStatusError."""
+    return _update(task, "assign", _assignee_fields(assignee))
+
+
+def update_task(
+    task: Task | int,
+    title: str | None = None,
+    due: date | datetime | None = None,
+    patient: Any = None,
+    **fields: Any,
+) -> Task:
+    """Update an open task's title, due date or other 002 fields.
+
+    Raises: InvalidTaskStatusError if the task is not open; TaskValidationError.
+    """
+    body: dict[str, Any] = dict(fields)
+    if title is not None:
+        body["subject"] = title
+    if due is not None:
+        body["due_at"] = _due(due)
+    if patient is not None:
+        current_fields = get_task(_task_id(task)).custom_fields or {}
+        body["custom_fields"] = {**current_fields, "patient": _plain(patient)}
+    return _update(task, "update", body)
+
+
+def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:
+    """Add the given labels to the task. Raises: TaskNotFound, TaskValidationError."""
+    ctx = current()
+    names = validate(TaskUpdate, {"labels": list(label_names)}).labels
+    with session_scope(ctx.settings) as session:
+        row = commands.do_add_labels(
+            session, ctx.account_id, _actor_id(None), _task_id(task), names
+        )
+        return _snapshot(session, row)
+
+
+def remove_task_label(task: Task | int, label_name: str) -> Task:
+    """Remove the label from the task (a label it does not have changes nothing)."""
+    ctx = current()
+    with session_scope(ctx.settings) as session:
+        row = commands.do_remove_label(
+            session, ctx.account_id, _actor_id(None), _task_id(task), label_name
+        )
+        return _snapshot(session, row)
+
+
+def add_task_comment(task: Task | int, comment: str, creator: Person | None = None) -> Task:
+    """Add a comment (a 002 note) by ``creator``, or by the service user."""
+    ctx = current()
+    text = comment.strip() if isinstance(comment, str) else ""
+    if not text:
+        raise TaskValidationError(
+            "comment cannot be empty", code="invalid_value", params={"field": "comment"}
+        )
+    with session_scope(ctx.settings) as session:
+        commands.do_add_note(session, ctx.account_id, _actor_id(creator), _task_id(task), text)
+        return _snapshot(session, _get_task_row(session, ctx.account_id, _task_id(task)))
+
+
+def _transition(task: Task | int, action: str, choose: Any) -> Task:
+    ctx = current()
+    person_id = _actor_id(None)
+    with session_scope(ctx.settings) as session:
+        row = commands.lock_task(session, ctx.account_id, _task_id(task))
+        target = choose(row)
+        row = commands.do_transition_task(
+            session, ctx.account_id, person_id, _task_id(task), target, action
+        )
+        return _snapshot(session, row)
+
+
+def close_task(task: Task | int) -> Task:
+    """Close an open task as incomplete (status canceled). Raises: InvalidTaskStatusError."""
+
+    def choose(row: models.Task) -> TaskStatus:
+        _require_open(row, "close")
+        return TaskStatus.canceled
+
+    return _transition(task, "close", choose)
+
+
+def complete_task(task: Task | int) -> Task:
+    """Complete an open task (an approval task is approved). Raises: InvalidTaskStatusError."""
+
+    def choose(row: models.Task) -> TaskStatus:
+        _require_open(row, "complete")
+        return (
+            TaskStatus.approved if row.category == TaskCategory.approval else TaskStatus.completed
+        )
+
+    return _transition(task, "complete", choose)
+
+
+def reopen_task(task: Task | int) -> Task:
+    """Reopen a closed or completed task: back to its assignee, or registered without one.
+
+    Raises: InvalidTaskStatusError if the task is open already.
+    """
+
+    def choose(row: models.Task) -> TaskStatus:
+        if row.status not in FINISHED:
+            raise InvalidTaskStatusError(
+                action="reopen",
+                expected_status=f"{CanvasStatus.CLOSED} or {CanvasStatus.COMPLETED}",
+                actual_status=CanvasStatus.OPEN,
+            )
+        return TaskStatus.assigned if (row.team_id or row.member_id) else TaskStatus.registered
+
+    return _transition(task, "reopen", choose)
+
+
+def _require_open(row: models.Task, action: str) -> None:
+    if row.status in FINISHED:
+        raise InvalidTaskStatusError(
+            action=action,
+            expected_status=CanvasStatus.OPEN,
+            actual_status=canvas_status(row.status),
+        )
+
+
+def list_tasks(
+    status: str | None = None,
+    assignee: Person | Team | type[NOT_PROVIDED] | None = NOT_PROVIDED,
+    creator: Person | None = None,
+) -> list[Task]:
+    """Tasks filtered by status (Canvas view or 002 status), assignee and creator, newest first.
+
+    ``assignee=None`` lists unassigned tasks; leaving it out lists any.
+    """
+    ctx = current()
+    query = select(models.Task).where(models.Task.account_id == ctx.account_id)
+    if status is not None:
+        query = query.where(col(models.Task.status).in_(_statuses_for(status)))
+    if assignee is None:
+        query = query.where(
+            col(models.Task.team_id).is_(None), col(models.Task.member_id).is_(None)
+        )
+    elif isinstance(assignee, Team):
+        query = query.where(models.Task.team_id == assignee.id)
+    elif isinstance(assignee, Person):
+        query = query.where(models.Task.member_id == assignee.id)
+    if creator is not None:
+        query = query.where(models.Task.created_by_id == creator.id)
+    with session_scope(ctx.settings, write=False) as session:
+        rows = session.exec(query.order_by(col(models.Task.id).desc())).all()
+        return [_snapshot(session, row) for row in rows]
+
+
+def _statuses_for(status: str) -> list[str]:
+    if status == CanvasStatus.OPEN:
+        return [s.value for s in TaskStatus if s not in FINISHED]
+    if status == CanvasStatus.COMPLETED:
+        return [s.value for s in _COMPLETED]
+    if status == CanvasStatus.CLOSED:
+        return [s.value for s in _CLOSED]
+    try:
+        return [TaskStatus(status).value]
+    except ValueError:
+        raise TaskValidationError(
+            f"unknown status {status!r}", code="invalid_value", params={"field": "status"}
+        ) from None
