@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     broker_url: str | None = None
+    # Prefix for every Redis key of the broker, so that several deployments (or test
+    # runs) can share one Redis database without consuming each other's messages.
+    broker_prefix: str = ""
 
     # How long a write request waits for its operation before answering 202.
     command_wait: float = Field(default=5.0, ge=0, le=60)

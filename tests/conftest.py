@@ -62,7 +62,7 @@ def _postgres_database(base_url: str) -> Iterator[str]:
 def _redis_url(base_url: str) -> str:
     client = redis.Redis.from_url(base_url, socket_connect_timeout=2)
     try:
-        client.flushdb()
+        client.ping()
     except redis.RedisError as exc:
         message = f"Redis at {base_url} unavailable: {exc}"
         if REQUIRE_SERVICES:
@@ -90,14 +90,17 @@ def settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "recovery_interval": 1.0,
     }
     if backend == "sqlite":
-        stack = Settings(**common)
+        stack = Settings(database_url=None, broker_url=None, **common)
         migrate.upgrade(stack)
         yield stack
         reset_engines()
         return
     for database_url in _postgres_database(_base.test_database_url):
         stack = Settings(
-            database_url=database_url, broker_url=_redis_url(_base.test_broker_url), **common
+            database_url=database_url,
+            broker_url=_redis_url(_base.test_broker_url),
+            broker_prefix=f"test-{uuid.uuid4().hex[:8]}:",
+            **common,
         )
         migrate.upgrade(stack)
         yield stack

@@ -34,6 +34,8 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
         env["TASKS_DATABASE_URL"] = settings.database_url
     if settings.broker_url:
         env["TASKS_BROKER_URL"] = settings.broker_url
+    if settings.broker_prefix:
+        env["TASKS_BROKER_PREFIX"] = settings.broker_prefix
     env["TASKS_RECOVERY_AFTER"] = str(settings.recovery_after)
     env["TASKS_RECOVERY_INTERVAL"] = str(settings.recovery_interval)
     env["TASKS_COMMAND_WAIT"] = str(settings.command_wait)

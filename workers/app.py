@@ -64,7 +64,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.uses_embedded_broker:
         config["broker_transport"] = "workers.transport:SQLiteTransport"
     else:
-        config["broker_transport_options"] = {"socket_timeout": 5, "socket_connect_timeout": 3}
+        options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 3}
+        if settings.broker_prefix:
+            options["global_keyprefix"] = settings.broker_prefix
+        config["broker_transport_options"] = options
     return config
 
 
