@@ -160,7 +160,7 @@ def _apply(
 ) -> Task:
     """Apply validated field changes to a task: the one place that moves a status."""
     now = utcnow()
-    before = {name: getattr(task, name) for name in task.model_fields}
+    before = {name: getattr(task, name) for name in Task.model_fields}
     before_labels = _labels(session, task) if task.id else []
     old_status = TaskStatus(task.status)
 
@@ -201,7 +201,7 @@ def _apply(
 
     diff = {
         name: [before[name], getattr(task, name)]
-        for name in task.model_fields
+        for name in Task.model_fields
         if name not in ("updated_at", "created_at") and before[name] != getattr(task, name)
     }
     if "labels" in changes and changes["labels"] is not None:

@@ -59,9 +59,14 @@ def test_idempotency_key_while_in_flight_is_409(api: Api, account: AccountInfo, 
     # An accepted operation that no worker has applied yet (it was never enqueued).
     with session_scope(settings) as session:
         do_record_operation(
-            session, account.account_id, account.admin_id, "task.create", payload,
-            idempotency_key=key, fingerprint=request_fingerprint("POST", "/v1/tasks", payload),
-        )  # fmt: skip
+            session,
+            account.account_id,
+            account.admin_id,
+            "task.create",
+            payload,
+            idempotency_key=key,
+            fingerprint=request_fingerprint("POST", "/v1/tasks", payload),
+        )
     response = api.post("/v1/tasks", json=BODY, headers={"Idempotency-Key": key})
     assert_error(response, 409, "idempotency_request_in_flight")
 

@@ -28,9 +28,19 @@ def test_create_flat_or_wrapped_and_read_back(api: Api, account: AccountInfo) ->
     listing = api.get("/v1/tasks")
     assert [t["id"] for t in listing.get_json()] == [wrapped.get_json()["id"], flat["id"]]
     assert set(listing.get_json()[0]) == {
-        "id", "sourceID", "subject", "impact", "category", "status", "team", "member",
-        "completion_target_at", "finished_at", "created_at", "updated_at",
-    }  # fmt: skip
+        "id",
+        "sourceID",
+        "subject",
+        "impact",
+        "category",
+        "status",
+        "team",
+        "member",
+        "completion_target_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_assignment_sets_assigned_and_target(api: Api, account: AccountInfo) -> None:

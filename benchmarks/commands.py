@@ -1,0 +1,276 @@
+"""Create-task throughput and latency through the REST API, against a bare baseline.
+
+    python -m benchmarks.commands [--requests 1000] [--concurrency 16] [--backends postgres,sqlite]
+
+For each backend (PostgreSQL + Redis, and the embedded SQLite default) it starts real
+processes: ``tasks-service web`` (gunicorn), ``tasks-service worker -c 2``, and the
+baseline (``benchmarks/baseline_app.py`` under the same gunicorn settings, inserting the
+same task row synchronously into the same database). Then it sends the same number of
+create requests over HTTP to each: the baseline, the API waiting for the outcome, and
+the API with ``Prefer: respond-async`` (plus the time the workers need to drain those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import sqlalchemy
+from sqlmodel import func, select
+
+from tasks_service import migrate
+from tasks_service.db import reset_engines, session_scope
+from tasks_service.identity import do_create_account
+from tasks_service.models import Operation
+from tasks_service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    backend: str
+    mode: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    note: str = ""
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKS_")}
+    env.update(
+        TASKS_ENV="production",
+        TASKS_LOG_LEVEL="WARNING",
+        TASKS_DATA_DIR=str(settings.resolved_data_dir),
+        PYTHONPATH=str(ROOT),
+    )
+    if settings.database_url:
+        env["TASKS_DATABASE_URL"] = settings.database_url
+    if settings.broker_url:
+        env["TASKS_BROKER_URL"] = settings.broker_url
+        env["TASKS_BROKER_PREFIX"] = settings.broker_prefix
+    return env
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _load(
+    url: str, bodies: list[dict], headers: dict[str, str], concurrency: int, expect: int
+) -> tuple[float, list[float]]:
+    local = {}
+
+    def one(body: dict) -> float:
+        import threading
+
+        session = local.setdefault(threading.get_ident(), requests.Session())
+        started = time.perf_counter()
+        response = session.post(url, json=body, headers=headers, timeout=30)
+        elapsed = time.perf_counter() - started
+        if response.status_code != expect:
+            raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
+        return elapsed
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(one, bodies))
+    return time.perf_counter() - started, latencies
+
+
+def _stack(backend: str, workdir: Path) -> tuple[Settings, callable]:
+    if backend == "sqlite":
+        settings = Settings(database_url=None, broker_url=None, data_dir=workdir)
+        return settings, lambda: None
+    base = Settings()
+    url = sqlalchemy.make_url(base.test_database_url)
+    name = f"tasks_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    settings = Settings(
+        database_url=url.set(database=name).render_as_string(hide_password=False),
+        broker_url=base.test_broker_url,
+        broker_prefix=f"bench-{uuid.uuid4().hex[:6]}:",
+        data_dir=workdir,
+    )
+
+    def drop() -> None:
+        reset_engines()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return settings, drop
+
+
+def _pending(settings: Settings) -> int:
+    with session_scope(settings, write=False) as session:
+        return session.exec(
+            select(func.count()).select_from(Operation).where(Operation.status == "pending")
+        ).one()
+
+
+def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
+    settings, cleanup = _stack(backend, workdir)
+    migrate.upgrade(settings)
+    with session_scope(settings) as session:
+        account, _admin, token = do_create_account(
+            session, "bench", "Bench", "Bench", "bench@bench.example"
+        )
+        account_id = account.id
+    env = _env(settings)
+    api_port, base_port = _free_port(), _free_port()
+    cli = [sys.executable, "-m", "tasks_service.cli"]
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(settings.web_workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(settings.web_threads),
+        "--log-level",
+        "warning",
+    ]
+    processes = [
+        subprocess.Popen(
+            [*cli, "worker", "--concurrency", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [*cli, "web", "--port", str(api_port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [*gunicorn, "--bind", f"127.0.0.1:{base_port}", "benchmarks.baseline_app:app"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    results: list[Result] = []
+    try:
+        api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
+        _wait_http(f"{api}/healthz")
+        _wait_http(f"{base}/")
+        auth = {"Authorization": f"Bearer {token}", "X-Xurrent-Account": "bench"}
+        body = {"subject": "Benchmark task", "category": "implementation"}
+        bodies = [dict(body) for _ in range(n)]
+        # Warm up every process (imports, pools, prepared statements).
+        _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
+        _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)
+        seconds, lat = _load(
+            f"{base}/tasks", [{**b, "account_id": account_id} for b in bodies], {}, concurrency, 201
+        )
+        results.append(Result(backend, "baseline: Flask+SQLAlchemy insert", n, seconds, lat))
+        seconds, lat = _load(f"{api}/v1/tasks", bodies, auth, concurrency, 201)
+        results.append(Result(backend, "(a) API, waits for outcome", n, seconds, lat))
+        seconds, lat = _load(
+            f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
+        )
+        drain_start = time.perf_counter()
+        while _pending(settings):
+            time.sleep(0.05)
+        drained = time.perf_counter() - drain_start
+        results.append(
+            Result(
+                backend,
+                "(b) API, Prefer: respond-async",
+                n,
+                seconds,
+                lat,
+                note=f"workers applied all {n} within {seconds + drained:.1f}s of the first request",
+            )
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        cleanup()
+    return results
+
+
+def print_table(results: list[Result]) -> None:
+    header = (
+        f"{'backend':9} {'mode':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x baseline':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    baseline = {r.backend: r.throughput for r in results if r.mode.startswith("baseline")}
+    for r in results:
+        ratio = r.throughput / baseline[r.backend]
+        print(
+            f"{r.backend:9} {r.mode:36} {r.throughput:8.1f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} {ratio:10.2f}"
+        )
+    for r in results:
+        if r.note:
+            print(f"  {r.backend}: {r.note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--backends", default="postgres,sqlite")
+    args = parser.parse_args()
+    results: list[Result] = []
+    for backend in args.backends.split(","):
+        results += run_backend(backend.strip(), args.requests, args.concurrency)
+    print(
+        f"\ncreate-task over HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
+        f"2 gunicorn workers x 8 threads, 2 Celery worker processes, {os.cpu_count()} cores"
+    )
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The Canvas-style Python API (000), in-process, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tasks_service import people, tasks
+from tasks_service.tasks import InvalidTaskStatusError, Task, TaskNotFound, TaskValidationError
+from tests.conftest import AccountInfo, make_account
+
+
+@pytest.fixture
+def in_account(settings, account: AccountInfo):
+    with tasks.account(account.slug, settings=settings) as ctx:
+        yield ctx
+
+
+def test_canvas_usage_example_runs(in_account) -> None:
+    # The example at the top of 000, with staff as people.
+    people.create_team("Refills")
+    review_refills_task = tasks.create_task(
+        title="Review all refill requests",
+        creator=people.get_service_user_staff(),
+        labels=["urgent"],
+    )
+    review_refills_task = tasks.get_task(task_id=review_refills_task.id)
+    refills_team = next(people.list_teams(name="Refills"))
+    tasks.assign_task(review_refills_task, assignee=refills_team)
+    tasks.update_task(review_refills_task, due=date.today())
+    tasks.add_task_labels(review_refills_task, label_names=("important",))
+    review_refills_task.add_label(label="important")
+    tasks.remove_task_label(review_refills_task, label_name="urgent")
+    tasks.add_task_comment(review_refills_task, comment="We'll need to get this done quickly!")
+    review_refills_task.add_comment(comment="On it.")
+    tasks.close_task(review_refills_task)
+    tasks.reopen_task(review_refills_task)
+    tasks.complete_task(review_refills_task)
+    refill_reviews = tasks.list_tasks(status=Task.Status.OPEN, assignee=refills_team)
+
+    final = tasks.get_task(task_id=review_refills_task.id)
+    assert final.status == Task.Status.COMPLETED
+    assert final.xurrent_status == "completed"
+    assert final.labels == ["important"]
+    assert [c.comment for c in final.comments] == ["We'll need to get this done quickly!", "On it."]
+    assert final.team_id == refills_team.id
+    assert final.due == datetime.combine(date.today(), datetime.min.time(), UTC)
+    assert refill_reviews == []
+
+
+def test_close_complete_reopen_rules(in_account) -> None:
+    creator = people.get_service_user()
+    task = tasks.create_task(title="One", creator=creator)
+    assert task.status == Task.Status.OPEN
+    task.close()
+    assert (task.status, task.xurrent_status) == (Task.Status.CLOSED, "canceled")
+    for action in (tasks.close_task, tasks.complete_task, tasks.update_task):
+        with pytest.raises(InvalidTaskStatusError) as info:
+            action(task)
+        assert info.value.actual_status == "closed"
+        assert info.value.expected_status == "open"
+    with pytest.raises(InvalidTaskStatusError):
+        tasks.assign_task(task, assignee=creator)
+    task.reopen()
+    assert task.xurrent_status == "registered"  # nobody to go back to
+    with pytest.raises(InvalidTaskStatusError) as info:
+        tasks.reopen_task(task)
+    assert info.value.action == "reopen"
+    task.assign(creator)
+    assert task.xurrent_status == "assigned"
+    approval = tasks.create_task(
+        title="Approve", creator=creator, category="approval", assignee=creator
+    )
+    assert tasks.complete_task(approval).xurrent_status == "approved"
+
+
+def test_list_tasks_filters(in_account) -> None:
+    creator = people.get_service_user()
+    other = people.create_person("Bo", "bo@example.com")
+    team = people.create_team("Desk", members=(other,))
+    mine = tasks.create_task(title="mine", creator=creator, assignee=creator)
+    theirs = tasks.create_task(title="theirs", creator=other, assignee=team)
+    loose = tasks.create_task(title="loose", creator=creator)
+    tasks.complete_task(mine)
+    assert [t.id for t in tasks.list_tasks()] == [loose.id, theirs.id, mine.id]
+    assert [t.id for t in tasks.list_tasks(status=Task.Status.OPEN)] == [loose.id, theirs.id]
+    assert [t.id for t in tasks.list_tasks(status=Task.Status.COMPLETED)] == [mine.id]
+    assert [t.id for t in tasks.list_tasks(assignee=None)] == [loose.id]
+    assert [t.id for t in tasks.list_tasks(assignee=team)] == [theirs.id]
+    assert [t.id for t in tasks.list_tasks(assignee=creator)] == [mine.id]
+    assert [t.id for t in tasks.list_tasks(creator=other)] == [theirs.id]
+    assert [t.id for t in tasks.list_tasks(status="registered")] == [loose.id]
+    with pytest.raises(TaskValidationError):
+        tasks.list_tasks(status="nonsense")
+
+
+def test_errors_and_tenancy(settings, in_account) -> None:
+    creator = people.get_service_user()
+    with pytest.raises(TaskValidationError) as info:
+        tasks.create_task(title="", creator=creator)
+    assert info.value.errors[0]["field"] == "subject"
+    with pytest.raises(TaskNotFound):
+        tasks.get_task(task_id=987654321)
+    task = tasks.create_task(title="private", creator=creator)
+    other = make_account(settings)
+    with tasks.account(other.slug, settings=settings), pytest.raises(TaskNotFound):
+        tasks.get_task(task_id=task.id)
+    assert tasks.get_task(task_id=task.id).title == "private"
+
+
+def test_no_account_selected_is_an_error() -> None:
+    with pytest.raises(tasks.TaskError, match="no account selected"):
+        tasks.get_task(task_id=1)
