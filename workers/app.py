@@ -89,7 +89,14 @@ class Submitter:
     def submit(self, operation_id: int) -> None:
         self.celery.send_task(APPLY_OPERATION, args=[operation_id], queue=COMMANDS_QUEUE)
 
-    def ping_broker(self) -> None:
-        """Raise if the broker cannot be reached."""
+    def ping_broker(self) -> int:
+        """The command queue's length; raises if the broker cannot be reached.
+
+        Reading the queue makes every transport really talk to its store (the embedded
+        one connects lazily, so a bare connect would prove nothing).
+        """
         with self.celery.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
+            with connection.channel() as channel:
+                declared = channel.queue_declare(COMMANDS_QUEUE, durable=True, auto_delete=False)
+                return int(declared.message_count)

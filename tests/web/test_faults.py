@@ -1,0 +1,64 @@
+"""Unreachable database or broker: 503 with Retry-After, or 202 and nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks_service.db import session_scope
+from tasks_service.models import Operation
+from tasks_service.operations import do_claim_stale_operations
+from tests.conftest import AccountInfo
+from tests.helpers import Api, wait_for
+from web.app import create_app
+from workers.app import Submitter
+
+
+def test_database_unreachable_is_503(settings, account: AccountInfo) -> None:
+    if settings.is_embedded:
+        broken = settings.model_copy(
+            update={"database_url": "sqlite:////proc/no-such-dir/tasks.db"}
+        )
+    else:
+        broken = settings.model_copy(
+            update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+        )
+    api = Api(create_app(broken).test_client(), account.token, account.slug)
+    for response in (
+        api.get("/v1/tasks"),
+        api.post("/v1/tasks", json={"subject": "x", "category": "implementation"}),
+    ):
+        assert response.status_code == 503, response.get_json()
+        assert response.headers["Retry-After"] == "5"
+        assert response.get_json()["code"] == "database_unavailable"
+    ready = api.get("/readyz")
+    assert ready.status_code == 503
+    assert {e["field"] for e in ready.get_json()["errors"]} == {"database"}
+
+
+@pytest.mark.usefixtures("worker")
+def test_broker_unreachable_accepts_durably_and_recovers(settings, account: AccountInfo) -> None:
+    if settings.is_embedded:
+        broken_broker = "sqlite:////proc/no-such-dir/broker.db"
+    else:
+        broken_broker = "redis://127.0.0.1:1/0"
+    broken = settings.model_copy(update={"broker_url": broken_broker})
+    api = Api(create_app(broken).test_client(), account.token, account.slug)
+    response = api.post("/v1/tasks", json={"subject": "kept", "category": "implementation"})
+    assert response.status_code == 202, response.get_json()
+    op_id = response.get_json()["id"]
+    ready = api.get("/readyz")
+    assert ready.status_code == 503
+    assert {e["field"] for e in ready.get_json()["errors"]} == {"broker"}
+    # The broker is "back": a recovery sweep (what tasks.recover_operations does) on
+    # the healthy stack enqueues the stored operation and the real worker applies it.
+    healthy = Submitter(settings)
+
+    def recovered() -> bool:
+        with session_scope(settings) as session:
+            stale = do_claim_stale_operations(session, older_than=0.5)
+        for stale_id in stale:
+            healthy.submit(stale_id)
+        with session_scope(settings, write=False) as session:
+            return session.get(Operation, op_id).status == "succeeded"
+
+    wait_for(recovered, timeout=30, interval=0.5, what="the stored operation to be applied")
