@@ -136,6 +136,20 @@ def _stack(backend: str, workdir: Path) -> tuple[Settings, callable]:
     return settings, drop
 
 
+def _wait_worker(api: str, auth: dict[str, str], timeout: float = 90) -> None:
+    """Block until the worker applies a command (it takes seconds to boot)."""
+    body = {"subject": "ping", "category": "implementation"}
+    accepted = requests.post(
+        f"{api}/v1/tasks", json=body, headers={**auth, "Prefer": "respond-async"}, timeout=10
+    )
+    location = f"{api}{accepted.headers['Location']}"
+    deadline = time.monotonic() + timeout
+    while requests.get(location, headers=auth, timeout=10).json()["status"] == "pending":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not apply a command in time")
+        time.sleep(0.2)
+
+
 def _pending(settings: Settings) -> int:
     with session_scope(settings, write=False) as session:
         return session.exec(
@@ -199,6 +213,7 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
         auth = {"Authorization": f"Bearer {token}", "X-Xurrent-Account": "bench"}
         body = {"subject": "Benchmark task", "category": "implementation"}
         bodies = [dict(body) for _ in range(n)]
+        _wait_worker(api, auth)
         # Warm up every process (imports, pools, prepared statements).
         _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
         _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)

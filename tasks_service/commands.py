@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from tasks_service.db import is_postgres
@@ -29,6 +30,9 @@ from tasks_service.statuses import (
     ensure_status_fits_category,
     ensure_transition,
 )
+
+#: Fields whose changes an event does not list.
+_UNTRACKED = frozenset({"id", "account_id", "created_at", "updated_at"})
 
 #: Fields copied as they are from a validated input onto the task.
 _PLAIN_FIELDS = (
@@ -202,11 +206,10 @@ def _apply(
     diff = {
         name: [before[name], getattr(task, name)]
         for name in Task.model_fields
-        if name not in ("updated_at", "created_at") and before[name] != getattr(task, name)
+        if name not in _UNTRACKED and before[name] != getattr(task, name)
     }
     if "labels" in changes and changes["labels"] is not None:
-        _set_labels(session, task, changes["labels"])
-        after_labels = _labels(session, task)
+        after_labels = _set_labels(session, task, before_labels, changes["labels"])
         if after_labels != before_labels:
             diff["labels"] = [before_labels, after_labels]
     if changes.get("note"):
@@ -227,15 +230,20 @@ def _labels(session: Session, task: Task) -> list[str]:
     )
 
 
-def _set_labels(session: Session, task: Task, names: list[str]) -> None:
+def _set_labels(session: Session, task: Task, current: list[str], names: list[str]) -> list[str]:
+    """Make the task's labels ``names``, given that it has ``current``; returns them sorted."""
     wanted = set(names)
-    for label in session.exec(select(TaskLabel).where(TaskLabel.task_id == task.id)):
-        if label.name not in wanted:
-            session.delete(label)
-        wanted.discard(label.name)
-    for name in sorted(wanted):
+    removed = [name for name in current if name not in wanted]
+    if removed:
+        session.execute(
+            delete(TaskLabel).where(
+                col(TaskLabel.task_id) == task.id, col(TaskLabel.name).in_(removed)
+            )
+        )
+    for name in sorted(wanted - set(current)):
         session.add(TaskLabel(task_id=task.id or 0, name=name))
     session.flush()
+    return sorted(wanted)
 
 
 def _add_note(session: Session, task: Task, person_id: int | None, text: str) -> Note:
@@ -271,6 +279,7 @@ def do_create_task(
                     "workflow_id", "not_found", f"no workflow {workflow_id}"
                 ) from None
             raise
+    # Not flushed yet: ``_apply`` fills it in and it is inserted once, complete.
     task = Task(
         account_id=account_id,
         workflow_id=workflow_id,
@@ -278,8 +287,6 @@ def do_create_task(
         category=data.category,
         created_by_id=person_id,
     )
-    session.add(task)
-    session.flush()
     changes = provided(data)
     changes.setdefault("subject", data.subject)
     changes.setdefault("category", data.category)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from tasks_service import commands
-from tasks_service.db import is_postgres, session_scope
+from tasks_service.db import is_postgres
 from tasks_service.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInFlight,
@@ -33,6 +32,7 @@ from tasks_service.errors import (
     TaskError,
 )
 from tasks_service.models import Operation, OperationStatus, utcnow
+from tasks_service.outcomes import notify_finished
 from tasks_service.schemas import (
     LabelsAdd,
     NoteCreate,
@@ -42,7 +42,6 @@ from tasks_service.schemas import (
     WorkflowUpdate,
 )
 from tasks_service.serializers import serialize_notes, serialize_task, serialize_workflow
-from tasks_service.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -177,6 +176,10 @@ def do_record_operation(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
+    if idempotency_key is None:
+        session.add(op)
+        session.flush()
+        return op, False
     try:
         with session.begin_nested():
             session.add(op)
@@ -235,22 +238,32 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
 
     Returns how many operations this call applied (0 if it was done already).
     """
+    # An operation without a target (a create) has nothing to lock but itself: lock it
+    # in the same statement that reads it. A duplicate delivery waits on that lock,
+    # then finds it done.
+    untargeted = select(Operation).where(
+        Operation.id == operation_id, col(Operation.target_type).is_(None)
+    )
+    if is_postgres(session):
+        untargeted = untargeted.with_for_update()
+    locked = session.exec(untargeted.execution_options(populate_existing=True)).first()
+    if locked is not None:
+        if locked.status != OperationStatus.pending:
+            return 0
+        _apply_one(session, locked)
+        notify_finished(session, [operation_id])
+        return 1
+    # An operation on a task or workflow: lock the target first (never the operation
+    # rows first, or two workers could each hold what the other needs).
     op = session.get(Operation, operation_id)
     if op is None or op.status != OperationStatus.pending:
         return 0
-    if op.target_type is None:
-        # Nothing to lock but the operation itself: a duplicate delivery waits here
-        # and then finds it done.
-        locked = _lock_operation(session, operation_id)
-        if locked is None or locked.status != OperationStatus.pending:
-            return 0
-        _apply_one(session, locked)
-        return 1
     try:
         _lock_target(session, op.account_id, op.target_type, op.target_id)
     except (NotFound, TaskError) as exc:
         _finish(op, error=exc.to_dict())
         session.add(op)
+        notify_finished(session, [operation_id])
         return 1
     # Under the target's lock no new operation on it can commit, and every earlier one
     # that was accepted is visible: apply them in id order.
@@ -267,6 +280,7 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
     ).all()
     for pending in queue:
         _apply_one(session, pending)
+    notify_finished(session, [p.id for p in queue if p.id is not None])
     return len(queue)
 
 
@@ -341,22 +355,3 @@ def do_claim_stale_operations(session: Session, older_than: float, limit: int = 
 
 def is_created(op: Operation) -> bool:
     return KINDS[op.kind].creates
-
-
-#: Pauses between looks at an operation a request is waiting on: quick at first (most
-#: commands take milliseconds), then the steady interval, ~20 looks a second at most.
-_FIRST_PAUSES = (0.005, 0.01, 0.02, 0.04)
-
-
-def wait_for_outcome(settings: Settings, operation_id: int, timeout: float) -> Operation:
-    """The operation once it is finished, or as it stands when ``timeout`` runs out."""
-    deadline = time.monotonic() + timeout
-    pauses = iter(_FIRST_PAUSES)
-    while True:
-        with session_scope(settings, write=False) as session:
-            op = session.get(Operation, operation_id)
-        assert op is not None
-        remaining = deadline - time.monotonic()
-        if op.status != OperationStatus.pending or remaining <= 0:
-            return op
-        time.sleep(min(next(pauses, settings.command_poll_interval), remaining))

@@ -50,17 +50,21 @@ TASK_COLLECTION_FIELDS = (
 )
 
 
-def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
-    """Rows of ``model`` with these ids, in one query (none when there are no ids)."""
+def _names(session: Session, column: Any, label: Any, ids: set[int]) -> dict[int, str]:
+    """``{id: name}`` for these ids in one light query (no ORM objects); none if no ids."""
     if not ids:
         return {}
-    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(ids)))}
+    return dict(session.exec(select(column, label).where(column.in_(ids))).all())
 
 
-def _ref_person(people: dict[int, Person], person_id: int | None) -> dict[str, Any] | None:
-    if person_id is None or person_id not in people:
+def _people(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return _names(session, col(Person.id), col(Person.name), {i for i in ids if i})
+
+
+def _ref(names: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
+    if ref_id is None or ref_id not in names:
         return None
-    return {"id": person_id, "name": people[person_id].name}
+    return {"id": ref_id, "name": names[ref_id]}
 
 
 def serialize_tasks(
@@ -72,13 +76,26 @@ def serialize_tasks(
     task_ids = [t.id for t in tasks]
     team_ids = {t.team_id for t in tasks if t.team_id}
     workflow_ids = {t.workflow_id for t in tasks if t.workflow_id}
-    workflows: dict[int, Workflow] = _by_id(session, Workflow, workflow_ids)
-    person_ids = {t.member_id for t in tasks if t.member_id} | {
-        t.created_by_id for t in tasks if t.created_by_id
-    }
-    person_ids |= {w.manager_id for w in workflows.values() if w.manager_id}
-    people: dict[int, Person] = _by_id(session, Person, person_ids)
-    teams: dict[int, Team] = _by_id(session, Team, team_ids)
+    workflows: dict[int, tuple[str, int | None]] = (
+        {
+            wid: (subject, manager)
+            for wid, subject, manager in session.exec(
+                select(Workflow.id, Workflow.subject, Workflow.manager_id).where(
+                    col(Workflow.id).in_(workflow_ids)
+                )
+            )
+            if wid is not None
+        }
+        if workflow_ids
+        else {}
+    )
+    people = _people(
+        session,
+        {t.member_id for t in tasks}
+        | {t.created_by_id for t in tasks}
+        | {manager for _subject, manager in workflows.values()},
+    )
+    teams = _names(session, col(Team.id), col(Team.name), team_ids)
     labels: dict[int, list[str]] = defaultdict(list)
     for label in session.exec(
         select(TaskLabel)
@@ -91,18 +108,17 @@ def serialize_tasks(
     out = []
     for task in tasks:
         workflow = workflows.get(task.workflow_id) if task.workflow_id else None
-        team = teams.get(task.team_id) if task.team_id else None
         body: dict[str, Any] = {
             "id": task.id,
             "subject": task.subject,
             "category": task.category,
             "impact": task.impact,
             "status": task.status,
-            "team": {"id": team.id, "name": team.name} if team else None,
-            "member": _ref_person(people, task.member_id),
-            "workflow": {"id": workflow.id, "subject": workflow.subject} if workflow else None,
-            "manager": _ref_person(people, workflow.manager_id) if workflow else None,
-            "created_by": _ref_person(people, task.created_by_id),
+            "team": _ref(teams, task.team_id),
+            "member": _ref(people, task.member_id),
+            "workflow": {"id": task.workflow_id, "subject": workflow[0]} if workflow else None,
+            "manager": _ref(people, workflow[1]) if workflow else None,
+            "created_by": _ref(people, task.created_by_id),
             "instructions": task.instructions,
             "planned_duration": task.planned_duration,
             "planned_effort": task.planned_effort,
@@ -141,15 +157,14 @@ def serialize_task(session: Session, task: Task) -> dict[str, Any]:
 
 
 def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list[dict[str, Any]]:
-    person_ids = {w.manager_id for w in workflows if w.manager_id}
-    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    people = _people(session, {w.manager_id for w in workflows})
     return [
         {
             "id": w.id,
             "subject": w.subject,
             "category": w.category,
             "status": w.status,
-            "manager": _ref_person(people, w.manager_id),
+            "manager": _ref(people, w.manager_id),
             "created_at": iso(w.created_at),
             "updated_at": iso(w.updated_at),
             "completed_at": iso(w.completed_at),
@@ -185,13 +200,12 @@ def serialize_team(team: Team) -> dict[str, Any]:
 
 
 def serialize_notes(session: Session, notes: Sequence[Note]) -> list[dict[str, Any]]:
-    person_ids = {n.person_id for n in notes if n.person_id}
-    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    people = _people(session, {n.person_id for n in notes})
     return [
         {
             "id": n.id,
             "text": n.text,
-            "person": _ref_person(people, n.person_id),
+            "person": _ref(people, n.person_id),
             "created_at": iso(n.created_at),
         }
         for n in notes
@@ -199,13 +213,12 @@ def serialize_notes(session: Session, notes: Sequence[Note]) -> list[dict[str, A
 
 
 def serialize_events(session: Session, events: Sequence[TaskEvent]) -> list[dict[str, Any]]:
-    person_ids = {e.person_id for e in events if e.person_id}
-    people: dict[int, Person] = _by_id(session, Person, person_ids)
+    people = _people(session, {e.person_id for e in events})
     return [
         {
             "id": e.id,
             "action": e.action,
-            "person": _ref_person(people, e.person_id),
+            "person": _ref(people, e.person_id),
             "changes": e.changes,
             "created_at": iso(e.created_at),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, request
 
 from tasks_service.logs import configure_logging
+from tasks_service.outcomes import OutcomeWatcher
 from tasks_service.settings import Settings, get_settings
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
     app.extensions["submitter"] = submitter or Submitter(settings)
+    app.extensions["outcomes"] = OutcomeWatcher(settings)
     register_error_handlers(app)
 
     @app.before_request

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import g, request
 
 from tasks_service.db import session_scope
@@ -16,6 +19,36 @@ def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": 'Bearer realm="tasks"'})
 
 
+class _ActorCache:
+    """Recently seen tokens, per process, for a few seconds: saves a query per request.
+
+    Short-lived on purpose: a disabled person or a revoked token stops working within
+    ``TTL`` seconds.
+    """
+
+    TTL = 10.0
+    SIZE = 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, Actor]] = {}
+
+    def get(self, token: str, slug: str) -> Actor | None:
+        entry = self._entries.get((token, slug))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, slug: str, actor: Actor) -> None:
+        with self._lock:
+            if len(self._entries) >= self.SIZE:
+                self._entries.clear()
+            self._entries[(token, slug)] = (time.monotonic() + self.TTL, actor)
+
+
+_cache = _ActorCache()
+
+
 def authenticate_request() -> Actor:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -24,8 +57,13 @@ def authenticate_request() -> Actor:
     slug = next((request.headers[h] for h in ACCOUNT_HEADERS if request.headers.get(h)), None)
     if not slug:
         raise _unauthorized("account_missing", "send the account in the X-Xurrent-Account header")
-    with session_scope(settings(), write=False) as session:
-        actor = authenticate(session, token.strip(), slug.strip())
+    token, slug = token.strip(), slug.strip()
+    actor = _cache.get(token, slug)
+    if actor is None:
+        with session_scope(settings(), write=False) as session:
+            actor = authenticate(session, token, slug)
+        if actor is not None:
+            _cache.put(token, slug, actor)
     if actor is None:
         raise _unauthorized("unauthorized", "unknown token, or a token of another account")
     g.actor = actor

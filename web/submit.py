@@ -18,7 +18,6 @@ from tasks_service.operations import (
     do_record_operation,
     is_created,
     request_fingerprint,
-    wait_for_outcome,
 )
 from tasks_service.serializers import serialize_operation
 from web.errors import ApiError, error_response, status_for
@@ -72,7 +71,7 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
         log.warning("enqueue_failed", operation_id=op.id, error=str(exc))
         return outcome_response(op)
     if not _wants_async():
-        op = wait_for_outcome(settings(), op.id, settings().command_wait)
+        op = current_app.extensions["outcomes"].wait(op.id, settings().command_wait)
     return outcome_response(op)
 
 
