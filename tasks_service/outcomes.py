@@ -57,6 +57,7 @@ class OutcomeWatcher:
         self._lock = threading.Lock()
         self._waiting: dict[int, threading.Event] = {}
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._pid = 0
         self._postgres = get_engine(settings).dialect.name == "postgresql"
 
@@ -71,7 +72,8 @@ class OutcomeWatcher:
         try:
             # The operation may have finished before we registered: look once now.
             op = self._load(operation_id)
-            if op.status == OperationStatus.pending and event.wait(timeout):
+            if op.status == OperationStatus.pending:
+                event.wait(timeout)
                 op = self._load(operation_id)
             return op
         finally:
@@ -116,16 +118,22 @@ class OutcomeWatcher:
             ).all()
         self._wake(i for i in done if i is not None)
 
+    def stop(self) -> None:
+        """Let the watcher thread end (it notices within a tick)."""
+        self._stopping.set()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 if self._postgres:
                     self._listen_postgres()
                 else:
                     self._watch_sqlite()
             except Exception as exc:  # the database went away: keep trying, slowly
+                if self._stopping.is_set():
+                    return
                 log.warning("outcome_watcher_error", error=str(exc).splitlines()[0])
-                time.sleep(1.0)
+                self._stopping.wait(1.0)
 
     def _listen_postgres(self) -> None:
         import psycopg
@@ -134,7 +142,7 @@ class OutcomeWatcher:
         with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             self._sweep()  # anything that finished before we listened
-            while True:
+            while not self._stopping.is_set():
                 for note in conn.notifies(timeout=self.tick):
                     self._wake([int(note.payload)])
                 self._sweep()
@@ -143,7 +151,7 @@ class OutcomeWatcher:
         engine = get_engine(self.settings)
         last_version = None
         with engine.connect() as conn:
-            while True:
+            while not self._stopping.is_set():
                 if self._waited_ids():
                     # Changes when another connection commits: cheap, no table read.
                     version = conn.exec_driver_sql("PRAGMA data_version").scalar()
