@@ -19,7 +19,7 @@ from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow, utcnow
 from tasks_service.schemas import TaskCreate, TaskUpdate, WorkflowCreate, WorkflowUpdate, provided
-from tasks_service.serializers import iso
+from tasks_service.serializers import iso, remember_labels
 from tasks_service.statuses import (
     ACTIVE,
     FINISHED,
@@ -208,10 +208,12 @@ def _apply(
         for name in Task.model_fields
         if name not in _UNTRACKED and before[name] != getattr(task, name)
     }
+    after_labels = before_labels
     if "labels" in changes and changes["labels"] is not None:
         after_labels = _set_labels(session, task, before_labels, changes["labels"])
         if after_labels != before_labels:
             diff["labels"] = [before_labels, after_labels]
+    remember_labels(session, task.id or 0, after_labels)
     if changes.get("note"):
         _add_note(session, task, person_id, changes["note"])
         diff["note"] = [None, changes["note"]]

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from tasks_service import commands
-from tasks_service.db import is_postgres
+from tasks_service.db import is_postgres, session_scope
 from tasks_service.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInFlight,
@@ -42,6 +42,7 @@ from tasks_service.schemas import (
     WorkflowUpdate,
 )
 from tasks_service.serializers import serialize_notes, serialize_task, serialize_workflow
+from tasks_service.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -250,7 +251,7 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
     if locked is not None:
         if locked.status != OperationStatus.pending:
             return 0
-        _apply_one(session, locked)
+        _apply_one(session, locked, alone=True)
         notify_finished(session, [operation_id])
         return 1
     # An operation on a task or workflow: lock the target first (never the operation
@@ -279,34 +280,58 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
         .execution_options(populate_existing=True)
     ).all()
     for pending in queue:
-        _apply_one(session, pending)
+        _apply_one(session, pending, alone=len(queue) == 1)
     notify_finished(session, [p.id for p in queue if p.id is not None])
     return len(queue)
 
 
-def _apply_one(session: Session, op: Operation) -> None:
+_INTERNAL_ERROR = {
+    "message": "internal error while applying the operation",
+    "code": "internal_error",
+}
+
+
+class OperationRejected(Exception):
+    """A lone operation failed: its unit of work is rolled back and the failure recorded
+    in a fresh transaction (``apply_operation``)."""
+
+    def __init__(self, operation_id: int, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", "rejected"))
+        self.operation_id, self.error = operation_id, error
+
+
+def _apply_one(session: Session, op: Operation, *, alone: bool) -> None:
+    """Apply one operation and record its outcome on it.
+
+    Among several operations each gets a savepoint, so that one failing undoes only its
+    own changes. Alone (the common case) it needs none: a failure rolls the whole unit
+    back (``OperationRejected``), which saves two round trips per command.
+    """
     spec = KINDS[op.kind]
     op.attempts += 1
     try:
-        with session.begin_nested():
+        if alone:
             result = spec.apply(session, op)
+        else:
+            with session.begin_nested():
+                result = spec.apply(session, op)
     except TaskError as exc:
-        _finish(op, error=exc.to_dict())
+        error = exc.to_dict()
     except (OperationalError, InterfaceError):
         raise  # the database went away: the whole unit is retried
     except Exception:
         # A bug, not the client's fault: record it so that this operation neither
         # blocks the ones behind it nor is retried forever.
         log.exception("operation_failed", operation_id=op.id, kind=op.kind)
-        _finish(
-            op,
-            error={
-                "message": "internal error while applying the operation",
-                "code": "internal_error",
-            },
-        )
+        error = _INTERNAL_ERROR
     else:
         _finish(op, result=result)
+        session.add(op)
+        session.flush()
+        return
+    if alone:
+        raise OperationRejected(op.id or 0, error)
+    _finish(op, error=error)
     session.add(op)
     session.flush()
 
@@ -320,12 +345,29 @@ def _finish(
     op.finished_at = op.updated_at = now
 
 
-def do_fail_operation(session: Session, operation_id: int, message: str) -> None:
-    """Mark an operation failed after an unexpected error, so it is not retried forever."""
+def do_record_failure(session: Session, operation_id: int, error: dict[str, Any]) -> None:
+    """Mark a pending operation failed with ``error`` (after its unit was rolled back).
+
+    Only the operation row is locked, never its target, so this cannot deadlock with a
+    worker that holds the target and is about to apply this operation itself.
+    """
     op = _lock_operation(session, operation_id)
     if op is not None and op.status == OperationStatus.pending:
-        _finish(op, error={"message": message, "code": "internal_error"})
+        op.attempts += 1
+        _finish(op, error=error)
         session.add(op)
+        notify_finished(session, [operation_id])
+
+
+def apply_operation(settings: Settings, operation_id: int) -> int:
+    """A worker's unit of work for one message: apply, or record why it was rejected."""
+    try:
+        with session_scope(settings) as session:
+            return do_apply_operation(session, operation_id)
+    except OperationRejected as rejected:
+        with session_scope(settings) as session:
+            do_record_failure(session, rejected.operation_id, rejected.error)
+        return 1
 
 
 def do_claim_stale_operations(session: Session, older_than: float, limit: int = 500) -> list[int]:

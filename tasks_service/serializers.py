@@ -26,6 +26,13 @@ from tasks_service.models import (
     Workflow,
 )
 
+_KNOWN_LABELS = "task_labels"
+
+
+def remember_labels(session: Session, task_id: int, labels: list[str]) -> None:
+    """Labels a command just wrote: serializing the task in this unit of work reuses them."""
+    session.info.setdefault(_KNOWN_LABELS, {})[task_id] = labels
+
 
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
@@ -96,13 +103,17 @@ def serialize_tasks(
         | {manager for _subject, manager in workflows.values()},
     )
     teams = _names(session, col(Team.id), col(Team.name), team_ids)
+    known: dict[int, list[str]] = session.info.get(_KNOWN_LABELS, {})
     labels: dict[int, list[str]] = defaultdict(list)
-    for label in session.exec(
-        select(TaskLabel)
-        .where(col(TaskLabel.task_id).in_(task_ids))
-        .order_by(col(TaskLabel.task_id), col(TaskLabel.name))
-    ):
-        labels[label.task_id].append(label.name)
+    if all(task_id in known for task_id in task_ids):
+        labels.update((task_id, known[task_id]) for task_id in task_ids if task_id is not None)
+    else:
+        for label in session.exec(
+            select(TaskLabel)
+            .where(col(TaskLabel.task_id).in_(task_ids))
+            .order_by(col(TaskLabel.task_id), col(TaskLabel.name))
+        ):
+            labels[label.task_id].append(label.name)
 
     wanted = set(fields) | {"id"} if fields is not None else None
     out = []

@@ -117,12 +117,13 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Flask:
+def app(settings: Settings) -> Iterator[Flask]:
     from web.app import create_app
 
     flask_app = create_app(settings)
     flask_app.testing = True
-    return flask_app
+    yield flask_app
+    flask_app.extensions["outcomes"].stop()
 
 
 @pytest.fixture

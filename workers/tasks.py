@@ -7,7 +7,8 @@ from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from tasks_service.db import dispose_engines, session_scope
-from tasks_service.operations import do_apply_operation, do_claim_stale_operations
+from tasks_service.operations import apply_operation as apply_operation_unit
+from tasks_service.operations import do_claim_stale_operations
 from tasks_service.settings import get_settings
 from workers.app import APPLY_OPERATION, COMMANDS_QUEUE, RECOVER_OPERATIONS, make_celery
 
@@ -32,8 +33,7 @@ def _fresh_connections(**_: object) -> None:
 )
 def apply_operation(self: object, operation_id: int) -> int:
     """Apply a durable command (and any earlier pending ones on its target)."""
-    with session_scope() as session:
-        return do_apply_operation(session, operation_id)
+    return apply_operation_unit(get_settings(), operation_id)
 
 
 @app.task(name=RECOVER_OPERATIONS, acks_late=True)

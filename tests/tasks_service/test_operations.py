@@ -100,3 +100,43 @@ def test_stale_operations_are_claimed_once_per_delay(settings, account: AccountI
         assert op_id in do_claim_stale_operations(session, older_than=60)
     with session_scope(settings) as session:
         assert op_id not in do_claim_stale_operations(session, older_than=60)
+
+
+def test_a_lone_rejected_operation_changes_nothing_and_is_recorded(
+    settings, account: AccountInfo
+) -> None:
+    from tasks_service.models import TaskEvent
+    from tasks_service.operations import apply_operation
+
+    create = _record(
+        settings,
+        account,
+        "task.create",
+        {"data": {"subject": "keep", "category": "implementation"}},
+    )
+    apply_operation(settings, create)
+    with session_scope(settings) as session:
+        task_id = session.get(Operation, create).result["id"]
+    bad = _record(
+        settings,
+        account,
+        "task.update",
+        {"data": {"subject": "changed", "status": "approved"}},
+        task_id,
+    )
+    assert apply_operation(settings, bad) == 1
+    assert apply_operation(settings, bad) == 0  # done: a redelivery changes nothing
+    with session_scope(settings, write=False) as session:
+        op = session.get(Operation, bad)
+        task = session.get(Task, task_id)
+        events = session.exec(select(TaskEvent).where(TaskEvent.task_id == task_id)).all()
+    assert (op.status, op.attempts) == ("failed", 1)
+    assert op.error["code"] == "validation_failed"
+    assert task.subject == "keep"
+    assert [e.action for e in events] == ["created"]
+
+
+def test_a_missing_untargeted_operation_is_ignored(settings) -> None:
+    from tasks_service.operations import apply_operation
+
+    assert apply_operation(settings, 2**31 - 1) == 0
