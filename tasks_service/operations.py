@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -213,6 +214,21 @@ def _replay(earlier: Operation, fingerprint: str | None) -> Operation:
             "a request with this Idempotency-Key is still being processed", operation_id=earlier.id
         )
     return earlier
+
+
+def do_withdraw_operation(session: Session, operation_id: int) -> bool:
+    """Delete an operation that could not be enqueued, if it is still pending.
+
+    True: it is gone and nothing happened (the client is told to retry). False: a
+    worker got it after all and applied it (a worker applying it holds its lock, so
+    this waits for that worker and then finds it finished).
+    """
+    result = session.execute(
+        delete(Operation).where(
+            col(Operation.id) == operation_id, col(Operation.status) == OperationStatus.pending
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def get_operation(session: Session, account_id: int, operation_id: int) -> Operation:

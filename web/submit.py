@@ -16,6 +16,8 @@ from tasks_service.db import session_scope
 from tasks_service.models import Operation, OperationStatus
 from tasks_service.operations import (
     do_record_operation,
+    do_withdraw_operation,
+    get_operation,
     is_created,
     request_fingerprint,
 )
@@ -66,9 +68,20 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
     try:
         current_app.extensions["submitter"].submit(op.id)
     except Exception as exc:
-        # The operation is stored: the recovery sweep enqueues it once the broker is
-        # back. The client gets 202 and can follow the operation.
-        log.warning("enqueue_failed", operation_id=op.id, error=str(exc))
+        # The broker is unreachable. Refuse the request and leave nothing behind:
+        # withdraw the stored operation, unless a worker got it after all.
+        log.warning("enqueue_failed", operation_id=op.id, error=str(exc).splitlines()[0])
+        with session_scope(settings()) as session:
+            withdrawn = do_withdraw_operation(session, op.id)
+            if not withdrawn:
+                op = get_operation(session, actor.account_id, op.id)
+        if withdrawn:
+            raise ApiError(
+                503,
+                "broker_unavailable",
+                "the command queue is unavailable, try again shortly",
+                headers={"Retry-After": "5"},
+            ) from None
         return outcome_response(op)
     if not _wants_async():
         op = current_app.extensions["outcomes"].wait(op.id, settings().command_wait)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from tasks_service.db import session_scope
 from tasks_service.models import Operation
-from tasks_service.operations import do_claim_stale_operations
+from tasks_service.operations import do_claim_stale_operations, do_record_operation
 from tests.conftest import AccountInfo
 from tests.helpers import Api, wait_for
 from web.app import create_app
@@ -35,25 +36,44 @@ def test_database_unreachable_is_503(settings, account: AccountInfo) -> None:
     assert {e["field"] for e in ready.get_json()["errors"]} == {"database"}
 
 
-@pytest.mark.usefixtures("worker")
-def test_broker_unreachable_accepts_durably_and_recovers(settings, account: AccountInfo) -> None:
+def test_broker_unreachable_is_503_and_stores_nothing(settings, account: AccountInfo) -> None:
     if settings.is_embedded:
         broken_broker = "sqlite:////proc/no-such-dir/broker.db"
     else:
         broken_broker = "redis://127.0.0.1:1/0"
     broken = settings.model_copy(update={"broker_url": broken_broker})
     api = Api(create_app(broken).test_client(), account.token, account.slug)
-    response = api.post("/v1/tasks", json={"subject": "kept", "category": "implementation"})
-    assert response.status_code == 202, response.get_json()
-    op_id = response.get_json()["id"]
+    body = {"subject": "not now", "category": "implementation"}
+    response = api.post("/v1/tasks", json=body, headers={"Idempotency-Key": "retry-me"})
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["code"] == "broker_unavailable"
+    with session_scope(settings, write=False) as session:
+        left = session.exec(
+            select(Operation).where(Operation.account_id == account.account_id)
+        ).all()
+    assert left == []  # refused: nothing stored, the same key can be used again
     ready = api.get("/readyz")
     assert ready.status_code == 503
     assert {e["field"] for e in ready.get_json()["errors"]} == {"broker"}
-    # The broker is "back": a recovery sweep (what tasks.recover_operations does) on
-    # the healthy stack enqueues the stored operation and the real worker applies it.
+
+
+@pytest.mark.usefixtures("worker")
+def test_operation_left_pending_is_recovered(settings, account: AccountInfo) -> None:
+    """An accepted operation whose message is lost (never enqueued) is applied by the sweep."""
+    with session_scope(settings) as session:
+        op, _ = do_record_operation(
+            session,
+            account.account_id,
+            account.admin_id,
+            "task.create",
+            {"data": {"subject": "kept", "category": "implementation"}},
+        )
+        op_id = op.id
     healthy = Submitter(settings)
 
     def recovered() -> bool:
+        # What tasks.recover_operations does on every beat tick.
         with session_scope(settings) as session:
             stale = do_claim_stale_operations(session, older_than=0.5)
         for stale_id in stale:
