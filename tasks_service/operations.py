@@ -33,7 +33,6 @@ from tasks_service.errors import (
     TaskError,
 )
 from tasks_service.models import Operation, OperationStatus, utcnow
-from tasks_service.outcomes import notify_finished
 from tasks_service.schemas import (
     LabelsAdd,
     NoteCreate,
@@ -268,7 +267,6 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
         if locked.status != OperationStatus.pending:
             return 0
         _apply_one(session, locked, alone=True)
-        notify_finished(session, [operation_id])
         return 1
     # An operation on a task or workflow: lock the target first (never the operation
     # rows first, or two workers could each hold what the other needs).
@@ -280,7 +278,6 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
     except (NotFound, TaskError) as exc:
         _finish(op, error=exc.to_dict())
         session.add(op)
-        notify_finished(session, [operation_id])
         return 1
     # Under the target's lock no new operation on it can commit, and every earlier one
     # that was accepted is visible: apply them in id order.
@@ -297,7 +294,6 @@ def do_apply_operation(session: Session, operation_id: int) -> int:
     ).all()
     for pending in queue:
         _apply_one(session, pending, alone=len(queue) == 1)
-    notify_finished(session, [p.id for p in queue if p.id is not None])
     return len(queue)
 
 
@@ -324,7 +320,6 @@ def _apply_one(session: Session, op: Operation, *, alone: bool) -> None:
     back (``OperationRejected``), which saves two round trips per command.
     """
     spec = KINDS[op.kind]
-    op.attempts += 1
     try:
         if alone:
             result = spec.apply(session, op)
@@ -356,6 +351,7 @@ def _finish(
     op: Operation, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None
 ) -> None:
     now = utcnow()
+    op.attempts += 1  # with the outcome, in one UPDATE: a rolled-back attempt leaves none
     op.status = OperationStatus.failed if error is not None else OperationStatus.succeeded
     op.result, op.error = result, error
     op.finished_at = op.updated_at = now
@@ -369,10 +365,8 @@ def do_record_failure(session: Session, operation_id: int, error: dict[str, Any]
     """
     op = _lock_operation(session, operation_id)
     if op is not None and op.status == OperationStatus.pending:
-        op.attempts += 1
         _finish(op, error=error)
         session.add(op)
-        notify_finished(session, [operation_id])
 
 
 def apply_operation(settings: Settings, operation_id: int) -> int:

@@ -3,9 +3,9 @@
 One ``OutcomeWatcher`` per process keeps the set of operations that requests wait on.
 Its thread wakes a request as soon as its operation is finished:
 
-- on PostgreSQL the worker's apply transaction sends ``NOTIFY operation_done, '<id>'``
-  (delivered at commit, so never before the result is visible), and the watcher
-  ``LISTEN``s on a dedicated connection;
+- on PostgreSQL a trigger (migration 0002) sends ``NOTIFY operation_done, '<id>'`` in
+  the transaction that finishes an operation (delivered at commit, so never before the
+  result is visible), and the watcher ``LISTEN``s on a dedicated connection;
 - on every backend, the watcher also looks all waited-on ids up in one query per tick
   (every ``TASKS_COMMAND_POLL_INTERVAL``, 50 ms by default): a safety net for a lost
   notification, and the mechanism on SQLite, where it first checks the cheap
@@ -21,10 +21,8 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
@@ -35,19 +33,6 @@ from tasks_service.settings import Settings
 log = structlog.get_logger(__name__)
 
 CHANNEL = "operation_done"
-
-
-def notify_finished(session: Any, operation_ids: Iterable[int]) -> None:
-    """Announce finished operations to waiting web processes (PostgreSQL only).
-
-    Sent inside the applying transaction: PostgreSQL delivers it on commit.
-    """
-    ids = [str(i) for i in operation_ids]
-    if ids and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_notify(:channel, id) FROM unnest(CAST(:ids AS text[])) AS id"),
-            {"channel": CHANNEL, "ids": ids},
-        )
 
 
 class OutcomeWatcher:
