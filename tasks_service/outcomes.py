@@ -55,12 +55,10 @@ class OutcomeWatcher:
             self._waiting[operation_id] = event
             self._ensure_thread()
         try:
-            # The operation may have finished before we registered: look once now.
-            op = self._load(operation_id)
-            if op.status == OperationStatus.pending:
-                event.wait(timeout)
-                op = self._load(operation_id)
-            return op
+            # If it finished before we registered (its notification came too early for
+            # us), the next tick's sweep still finds it: no need to look first.
+            event.wait(timeout)
+            return self._load(operation_id)
         finally:
             with self._lock:
                 self._waiting.pop(operation_id, None)
