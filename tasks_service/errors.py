@@ -35,10 +35,6 @@ class NotFound(TaskNotFound):
     """Raised when a person, team, workflow or operation does not exist in the account."""
 
 
-class FieldError(dict[str, str]):
-    """One entry of ``TaskValidationError.errors``: field, code, message."""
-
-
 class TaskValidationError(TaskError):
     """Raised when an inappropriate argument value is used to create/update a task."""
 

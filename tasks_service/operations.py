@@ -238,10 +238,6 @@ def get_operation(session: Session, account_id: int, operation_id: int) -> Opera
     return op
 
 
-def find_operation(session: Session, operation_id: int) -> Operation | None:
-    return session.get(Operation, operation_id)
-
-
 def _lock_operation(session: Session, operation_id: int) -> Operation | None:
     query = select(Operation).where(Operation.id == operation_id)
     if is_postgres(session):

@@ -27,13 +27,18 @@ def _record(
         return op.id
 
 
-def test_applying_twice_is_a_no_op(settings, account: AccountInfo) -> None:
-    op_id = _record(
+def _create(settings, account: AccountInfo, subject: str) -> int:
+    """A pending task.create operation, not applied yet."""
+    return _record(
         settings,
         account,
         "task.create",
-        {"data": {"subject": "once", "category": "implementation"}},
+        {"data": {"subject": subject, "category": "implementation"}},
     )
+
+
+def test_applying_twice_is_a_no_op(settings, account: AccountInfo) -> None:
+    op_id = _create(settings, account, "once")
     with session_scope(settings) as session:
         assert do_apply_operation(session, op_id) == 1
     with session_scope(settings) as session:
@@ -47,9 +52,7 @@ def test_applying_twice_is_a_no_op(settings, account: AccountInfo) -> None:
 
 
 def test_a_later_operation_applies_the_earlier_ones_first(settings, account: AccountInfo) -> None:
-    create = _record(
-        settings, account, "task.create", {"data": {"subject": "v0", "category": "implementation"}}
-    )
+    create = _create(settings, account, "v0")
     with session_scope(settings) as session:
         do_apply_operation(session, create)
         task_id = session.get(Operation, create).result["id"]
@@ -68,9 +71,7 @@ def test_a_later_operation_applies_the_earlier_ones_first(settings, account: Acc
 
 
 def test_a_domain_error_fails_only_its_operation(settings, account: AccountInfo) -> None:
-    create = _record(
-        settings, account, "task.create", {"data": {"subject": "x", "category": "implementation"}}
-    )
+    create = _create(settings, account, "x")
     with session_scope(settings) as session:
         do_apply_operation(session, create)
         task_id = session.get(Operation, create).result["id"]
@@ -86,12 +87,7 @@ def test_a_domain_error_fails_only_its_operation(settings, account: AccountInfo)
 
 
 def test_stale_operations_are_claimed_once_per_delay(settings, account: AccountInfo) -> None:
-    op_id = _record(
-        settings,
-        account,
-        "task.create",
-        {"data": {"subject": "lost", "category": "implementation"}},
-    )
+    op_id = _create(settings, account, "lost")
     with session_scope(settings) as session:
         op = session.get(Operation, op_id)
         op.updated_at = utcnow() - timedelta(seconds=120)
@@ -108,12 +104,7 @@ def test_a_lone_rejected_operation_changes_nothing_and_is_recorded(
     from tasks_service.models import TaskEvent
     from tasks_service.operations import apply_operation
 
-    create = _record(
-        settings,
-        account,
-        "task.create",
-        {"data": {"subject": "keep", "category": "implementation"}},
-    )
+    create = _create(settings, account, "keep")
     apply_operation(settings, create)
     with session_scope(settings) as session:
         task_id = session.get(Operation, create).result["id"]
