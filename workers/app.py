@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from tasks_service.settings import Settings, get_settings
 
@@ -35,7 +35,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": COMMANDS_QUEUE,
-        "task_queues": (Queue(COMMANDS_QUEUE), Queue(MAINTENANCE_QUEUE)),
+        # Each queue its own exchange and key: two queues bound to one direct exchange
+        # with the same key would both receive every message.
+        "task_queues": (
+            Queue(COMMANDS_QUEUE, Exchange(COMMANDS_QUEUE), routing_key=COMMANDS_QUEUE),
+            Queue(MAINTENANCE_QUEUE, Exchange(MAINTENANCE_QUEUE), routing_key=MAINTENANCE_QUEUE),
+        ),
         "task_routes": {
             APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
             RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
