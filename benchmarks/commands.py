@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,7 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, to pause it whole
         ),
         subprocess.Popen(
             [*cli, "web", "--port", str(api_port)],
@@ -240,6 +242,18 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
                 note=f"workers applied all {n} within {seconds + drained:.1f}s of the first request",
             )
         )
+        # The accept path alone: as (b), with the workers paused so that they take no
+        # CPU from the web; then they drain what was accepted.
+        os.killpg(processes[0].pid, signal.SIGSTOP)
+        try:
+            seconds, lat = _load(
+                f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
+            )
+        finally:
+            os.killpg(processes[0].pid, signal.SIGCONT)
+        results.append(Result(backend, "(b') respond-async, workers paused", n, seconds, lat))
+        while _pending(settings):
+            time.sleep(0.05)
     finally:
         for process in processes:
             process.terminate()
@@ -254,7 +268,7 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
 
 def print_table(results: list[Result]) -> None:
     header = (
-        f"{'backend':9} {'mode':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x baseline':>10}"
+        f"{'backend':9} {'mode':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x baseline':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -262,7 +276,7 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         ratio = r.throughput / baseline[r.backend]
         print(
-            f"{r.backend:9} {r.mode:36} {r.throughput:8.1f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} {ratio:10.2f}"
+            f"{r.backend:9} {r.mode:38} {r.throughput:8.1f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} {ratio:10.2f}"
         )
     for r in results:
         if r.note:
