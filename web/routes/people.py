@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
 from flask import Blueprint, Response
 
 from tasks_service import identity
@@ -20,18 +23,23 @@ from tasks_service.serializers import serialize_person, serialize_team
 from web.http import actor, json_response, page_request, page_response, parse_body, settings
 
 bp = Blueprint("people", __name__)
+T = TypeVar("T")
 
 
-def _list_response(rows: list[object], serialize: object) -> Response:
+def _list_response(rows: Sequence[T], serialize: Callable[[T], dict[str, Any]]) -> Response:
+    """A page of a small collection (people, teams) held in memory whole.
+
+    Issue 4 moves these onto the shared query layer (filters, sorting, paging in SQL).
+    """
     request = page_request()
     start = (request.page - 1) * request.per_page
-    page = Page(
-        items=rows[start : start + request.per_page],
+    page: Page[T] = Page(
+        items=list(rows[start : start + request.per_page]),
         total=len(rows),
         page=request.page,
         per_page=request.per_page,
     )
-    return page_response(page, [serialize(row) for row in page.items])  # type: ignore[operator]
+    return page_response(page, [serialize(row) for row in page.items])
 
 
 @bp.get("/people/me")
