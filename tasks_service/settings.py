@@ -37,8 +37,10 @@ class Settings(BaseSettings):
     recovery_after: float = Field(default=30.0, gt=0)
     recovery_interval: float = Field(default=5.0, gt=0)
 
-    # Embedded broker: how often an idle worker looks for work in the SQLite queue.
+    # Embedded broker: how often an idle worker looks for work in the SQLite queue, and
+    # how long delivered messages are kept before the prune sweep deletes them.
     embedded_broker_poll: float = Field(default=0.02, gt=0)
+    embedded_broker_retention: float = Field(default=3600.0, gt=0)
 
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)

@@ -20,6 +20,7 @@ COMMANDS_QUEUE = "commands"
 MAINTENANCE_QUEUE = "maintenance"
 APPLY_OPERATION = "tasks.apply_operation"
 RECOVER_OPERATIONS = "tasks.recover_operations"
+PRUNE_BROKER = "tasks.prune_broker"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {
             APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
             RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
+            PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
         },
         # Publishing must not hang a web request for long when the broker is down: the
         # operation row is durable and the recovery sweep enqueues it later.
@@ -68,6 +70,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.uses_embedded_broker:
         config["broker_transport"] = "workers.transport:SQLiteTransport"
+        config["beat_schedule"]["prune-embedded-broker"] = {
+            "task": PRUNE_BROKER,
+            "schedule": 600.0,
+            "options": {"queue": MAINTENANCE_QUEUE, "expires": 600.0},
+        }
     else:
         options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 3}
         if settings.broker_prefix:

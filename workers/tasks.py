@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -10,7 +12,14 @@ from tasks_service.db import dispose_engines, session_scope
 from tasks_service.operations import apply_operation as apply_operation_unit
 from tasks_service.operations import do_claim_stale_operations
 from tasks_service.settings import get_settings
-from workers.app import APPLY_OPERATION, COMMANDS_QUEUE, RECOVER_OPERATIONS, make_celery
+from workers.app import (
+    APPLY_OPERATION,
+    COMMANDS_QUEUE,
+    PRUNE_BROKER,
+    RECOVER_OPERATIONS,
+    make_celery,
+)
+from workers.transport import prune_delivered
 
 app = make_celery(get_settings())
 log = structlog.get_logger(__name__)
@@ -47,3 +56,14 @@ def recover_operations() -> int:
     if ids:
         log.warning("operations_recovered", count=len(ids), first=ids[0])
     return len(ids)
+
+
+@app.task(name=PRUNE_BROKER)
+def prune_broker() -> int:
+    """Keep the embedded broker's file from growing forever (see workers/transport.py)."""
+    settings = get_settings()
+    if not settings.uses_embedded_broker:
+        return 0
+    return prune_delivered(
+        settings.effective_broker_url, timedelta(seconds=settings.embedded_broker_retention)
+    )

@@ -13,10 +13,12 @@ ignored.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from kombu.transport import sqlalchemy as kombu_sqla
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from tasks_service.settings import get_settings
 
@@ -39,3 +41,26 @@ class Channel(kombu_sqla.Channel):
 class SQLiteTransport(kombu_sqla.Transport):
     Channel = Channel
     polling_interval = get_settings().embedded_broker_poll
+
+
+def prune_delivered(broker_url: str, older_than: timedelta) -> int:
+    """Delete messages delivered more than ``older_than`` ago; returns how many.
+
+    The stock transport never deletes a message: it marks it invisible on delivery and
+    keeps it, so the broker file would grow forever. A delivered message is never
+    delivered again (not even if its worker died: the operation recovery sweep covers
+    that), so old ones are dead weight. kombu stamps them with local naive time.
+    """
+    cutoff = (datetime.now() - older_than).strftime("%Y-%m-%d %H:%M:%S.%f")
+    engine = create_engine(broker_url, connect_args={"timeout": 30})
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                text("DELETE FROM kombu_message WHERE visible = 0 AND timestamp < :cutoff"),
+                {"cutoff": cutoff},
+            )
+            return int(result.rowcount or 0)
+    except OperationalError:
+        return 0  # no message table yet: nothing was ever sent
+    finally:
+        engine.dispose()
