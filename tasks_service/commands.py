@@ -14,19 +14,18 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from tasks_service import workflows
 from tasks_service.db import is_postgres
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
-from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow, utcnow
-from tasks_service.schemas import TaskCreate, TaskUpdate, WorkflowCreate, WorkflowUpdate, provided
+from tasks_service.models import Note, Task, TaskEvent, TaskLabel, utcnow
+from tasks_service.schemas import TaskCreate, TaskUpdate, provided
 from tasks_service.serializers import iso, remember_labels
 from tasks_service.statuses import (
     ACTIVE,
     FINISHED,
     TaskCategory,
     TaskStatus,
-    WorkflowStatus,
-    derive_workflow_status,
     ensure_status_fits_category,
     ensure_transition,
 )
@@ -75,17 +74,6 @@ def lock_task(session: Session, account_id: int, task_id: int) -> Task:
     if task is None:
         raise TaskNotFound(f"no task {task_id}")
     return task
-
-
-def lock_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:
-    """The workflow, row-locked until the transaction ends. Raises: NotFound."""
-    query = select(Workflow).where(Workflow.id == workflow_id, Workflow.account_id == account_id)
-    if is_postgres(session):
-        query = query.with_for_update()
-    workflow = session.exec(query.execution_options(populate_existing=True)).first()
-    if workflow is None:
-        raise NotFound(f"no workflow {workflow_id}")
-    return workflow
 
 
 def _record(
@@ -220,7 +208,7 @@ def _apply(
     if creating or diff:
         _record(session, task, person_id, "created" if creating else action, diff, operation_id)
     if task.workflow_id is not None:
-        refresh_workflow_status(session, task.account_id, task.workflow_id)
+        workflows.refresh_workflow_status(session, task.account_id, task.workflow_id)
     return task
 
 
@@ -274,7 +262,7 @@ def do_create_task(
     workflow_id = workflow_id or data.workflow_id
     if workflow_id is not None:
         try:
-            lock_workflow(session, account_id, workflow_id)
+            workflows.lock_workflow(session, account_id, workflow_id)
         except NotFound:
             if data.workflow_id is not None:
                 raise field_error(
@@ -386,94 +374,3 @@ def do_remove_label(
         "label",
         operation_id,
     )
-
-
-# --- workflows -------------------------------------------------------------------------
-
-
-def do_create_workflow(
-    session: Session, account_id: int, person_id: int | None, data: WorkflowCreate
-) -> Workflow:
-    """Create a workflow; its manager defaults to its creator. Raises: TaskValidationError."""
-    manager_id = data.manager_id if data.manager_id is not None else person_id
-    if manager_id is not None and find_person(session, account_id, manager_id) is None:
-        raise field_error("manager_id", "not_found", f"no person {manager_id}")
-    status = data.status or WorkflowStatus.registered
-    if status not in (WorkflowStatus.registered, WorkflowStatus.being_created):
-        raise field_error(
-            "status", "invalid_value", "a new workflow is registered or being_created"
-        )
-    workflow = Workflow(
-        account_id=account_id,
-        subject=data.subject,
-        category=data.category,
-        manager_id=manager_id,
-        created_by_id=person_id,
-        status=status,
-    )
-    session.add(workflow)
-    session.flush()
-    return workflow
-
-
-def do_update_workflow(
-    session: Session, account_id: int, workflow_id: int, data: WorkflowUpdate
-) -> Workflow:
-    """Change subject, category, manager, or hold/release it (being_created <-> registered).
-
-    Raises: NotFound; TaskValidationError.
-    """
-    workflow = lock_workflow(session, account_id, workflow_id)
-    changes = provided(data)
-    if "manager_id" in changes and find_person(session, account_id, changes["manager_id"]) is None:
-        raise field_error("manager_id", "not_found", f"no person {changes['manager_id']}")
-    status = changes.pop("status", None)
-    for key, value in changes.items():
-        setattr(workflow, key, value)
-    if status is not None and status != workflow.status:
-        # 4me: being_created holds a workflow that is still being put together; any
-        # other status follows from its tasks and cannot be set by hand.
-        if status == WorkflowStatus.being_created:
-            if _derived_status(session, workflow) != WorkflowStatus.registered:
-                raise field_error(
-                    "status",
-                    "invalid_value",
-                    "only a workflow whose tasks have not started can be put back to being_created",
-                )
-            workflow.status = WorkflowStatus.being_created
-        elif (
-            status == WorkflowStatus.registered and workflow.status == WorkflowStatus.being_created
-        ):
-            workflow.status = _derived_status(session, workflow)
-        else:
-            raise field_error(
-                "status",
-                "invalid_value",
-                "the status of a workflow follows its tasks;"
-                " only being_created and registered can be set",
-            )
-    workflow.updated_at = utcnow()
-    session.add(workflow)
-    session.flush()
-    return workflow
-
-
-def _derived_status(session: Session, workflow: Workflow) -> WorkflowStatus:
-    statuses = session.exec(select(Task.status).where(Task.workflow_id == workflow.id)).all()
-    return derive_workflow_status([TaskStatus(s) for s in statuses])
-
-
-def refresh_workflow_status(session: Session, account_id: int, workflow_id: int) -> None:
-    """Make the workflow's status follow its tasks (unless it is held as being_created)."""
-    workflow = session.get(Workflow, workflow_id)
-    if workflow is None or workflow.account_id != account_id:
-        return
-    if workflow.status == WorkflowStatus.being_created:
-        return
-    status = _derived_status(session, workflow)
-    if status != workflow.status:
-        workflow.status = status
-        workflow.completed_at = utcnow() if status == WorkflowStatus.completed else None
-        workflow.updated_at = utcnow()
-        session.add(workflow)
-        session.flush()

@@ -24,7 +24,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from tasks_service import commands
+from tasks_service import commands, workflows
 from tasks_service.db import is_postgres, session_scope
 from tasks_service.errors import (
     IdempotencyKeyReused,
@@ -107,13 +107,13 @@ def _task_remove_label(session: Session, op: Operation) -> dict[str, Any]:
 
 def _workflow_create(session: Session, op: Operation) -> dict[str, Any]:
     data = WorkflowCreate.model_validate(op.payload["data"])
-    workflow = commands.do_create_workflow(session, op.account_id, op.person_id, data)
+    workflow = workflows.do_create_workflow(session, op.account_id, op.person_id, data)
     return serialize_workflow(session, workflow)
 
 
 def _workflow_update(session: Session, op: Operation) -> dict[str, Any]:
     data = WorkflowUpdate.model_validate(op.payload["data"])
-    workflow = commands.do_update_workflow(session, op.account_id, op.target_id or 0, data)
+    workflow = workflows.do_update_workflow(session, op.account_id, op.target_id or 0, data)
     return serialize_workflow(session, workflow)
 
 
@@ -140,7 +140,7 @@ def _lock_target(
     if target_type == "task":
         commands.lock_task(session, account_id, target_id or 0)
     elif target_type == "workflow":
-        commands.lock_workflow(session, account_id, target_id or 0)
+        workflows.lock_workflow(session, account_id, target_id or 0)
 
 
 def do_record_operation(
