@@ -17,7 +17,7 @@ status is ``task.xurrent_status``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,7 +35,9 @@ from tasks_service.errors import (
     TaskValidationError,
 )
 from tasks_service.people import Person, Team, get_service_user
+from tasks_service.queries import TASK_QUERY
 from tasks_service.queries import get_task as _get_task_row
+from tasks_service.querying import QueryError, parse_filters
 from tasks_service.schemas import TaskCreate, TaskUpdate, validate
 from tasks_service.statuses import FINISHED, TaskCategory, TaskStatus
 
@@ -44,6 +46,7 @@ __all__ = [
     "Comment",
     "InvalidTaskStatusError",
     "Label",
+    "QueryError",
     "Task",
     "TaskError",
     "TaskNotFound",
@@ -393,27 +396,33 @@ def list_tasks(
     status: str | None = None,
     assignee: Person | Team | type[NOT_PROVIDED] | None = NOT_PROVIDED,
     creator: Person | None = None,
+    *,
+    query: Mapping[str, str] | None = None,
 ) -> list[Task]:
     """Tasks filtered by status (Canvas view or 002 status), assignee and creator, newest first.
 
-    ``assignee=None`` lists unassigned tasks; leaving it out lists any.
+    ``assignee=None`` lists unassigned tasks; leaving it out lists any. ``query`` takes
+    the REST API's filters, e.g. ``{"impact": "high,top", "due_at": "<2026-02-01"}``.
+
+    Raises: QueryError for a filter that cannot be used; TaskValidationError.
     """
     ctx = current()
-    query = select(models.Task).where(models.Task.account_id == ctx.account_id)
+    where = parse_filters(TASK_QUERY, list((query or {}).items()))
+    statement = select(models.Task).where(models.Task.account_id == ctx.account_id, where)
     if status is not None:
-        query = query.where(col(models.Task.status).in_(_statuses_for(status)))
+        statement = statement.where(col(models.Task.status).in_(_statuses_for(status)))
     if assignee is None:
-        query = query.where(
+        statement = statement.where(
             col(models.Task.team_id).is_(None), col(models.Task.member_id).is_(None)
         )
     elif isinstance(assignee, Team):
-        query = query.where(models.Task.team_id == assignee.id)
+        statement = statement.where(models.Task.team_id == assignee.id)
     elif isinstance(assignee, Person):
-        query = query.where(models.Task.member_id == assignee.id)
+        statement = statement.where(models.Task.member_id == assignee.id)
     if creator is not None:
-        query = query.where(models.Task.created_by_id == creator.id)
+        statement = statement.where(models.Task.created_by_id == creator.id)
     with session_scope(ctx.settings, write=False) as session:
-        rows = session.exec(query.order_by(col(models.Task.id).desc())).all()
+        rows = session.exec(statement.order_by(col(models.Task.id).desc())).all()
         return [_snapshot(session, row) for row in rows]
 
 

@@ -93,6 +93,17 @@ def test_list_tasks_filters(in_account) -> None:
     assert [t.id for t in tasks.list_tasks(status="registered")] == [loose.id]
     with pytest.raises(TaskValidationError):
         tasks.list_tasks(status="nonsense")
+    # The REST API's filter language, through the same query layer.
+    assert [t.id for t in tasks.list_tasks(query={"id": f"{mine.id},{loose.id}"})] == [
+        loose.id,
+        mine.id,
+    ]
+    assert [
+        t.id for t in tasks.list_tasks(status=Task.Status.OPEN, query={"member": "", "team": "!"})
+    ] == [theirs.id]
+    with pytest.raises(tasks.QueryError) as info:
+        tasks.list_tasks(query={"colour": "red"})
+    assert info.value.field == "colour"
 
 
 def test_errors_and_tenancy(settings, in_account) -> None:

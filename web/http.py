@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
 from tasks_service.queries import MAX_PER_PAGE, Page, PageRequest
+from tasks_service.querying import ResourceQuery, parse_filters
 from tasks_service.schemas import validate
 from tasks_service.settings import Settings
 from web.errors import ApiError
@@ -105,6 +106,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
             [{"field": name, "code": "invalid_value", "message": f"must be from {low} to {high}"}],
         )
     return value
+
+
+def query_filter(resource: ResourceQuery) -> Any:
+    """The request's filter parameters as one SQL condition (400 on a bad one)."""
+    return parse_filters(resource, list(request.args.items(multi=True)))
 
 
 def page_request() -> PageRequest:

@@ -14,7 +14,15 @@ from tasks_service.serializers import (
     serialize_task,
     serialize_tasks,
 )
-from web.http import actor, json_response, page_request, page_response, parse_body, settings
+from web.http import (
+    actor,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    query_filter,
+    settings,
+)
 from web.submit import submit
 
 bp = Blueprint("tasks", __name__)
@@ -33,7 +41,9 @@ def create_task() -> Response:
 @bp.get("/tasks")
 def list_tasks() -> Response:
     with session_scope(settings(), write=False) as session:
-        page = queries.list_tasks(session, actor().account_id, page_request())
+        page = queries.list_tasks(
+            session, actor().account_id, page_request(), where=query_filter(queries.TASK_QUERY)
+        )
         return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
 
 

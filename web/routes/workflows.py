@@ -19,7 +19,15 @@ from tasks_service.serializers import (
     serialize_workflow,
     serialize_workflows,
 )
-from web.http import actor, json_response, page_request, page_response, parse_body, settings
+from web.http import (
+    actor,
+    json_response,
+    page_request,
+    page_response,
+    parse_body,
+    query_filter,
+    settings,
+)
 from web.submit import submit
 
 bp = Blueprint("workflows", __name__)
@@ -34,7 +42,9 @@ def create_workflow() -> Response:
 @bp.get("/workflows")
 def list_workflows() -> Response:
     with session_scope(settings(), write=False) as session:
-        page = queries.list_workflows(session, actor().account_id, page_request())
+        page = queries.list_workflows(
+            session, actor().account_id, page_request(), where=query_filter(queries.WORKFLOW_QUERY)
+        )
         return page_response(page, serialize_workflows(session, page.items))
 
 
@@ -59,7 +69,11 @@ def update_workflow(workflow_id: int) -> Response:
 def list_workflow_tasks(workflow_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
         page = queries.list_tasks(
-            session, actor().account_id, page_request(), workflow_id=workflow_id
+            session,
+            actor().account_id,
+            page_request(),
+            workflow_id=workflow_id,
+            where=query_filter(queries.TASK_QUERY),
         )
         return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
 
