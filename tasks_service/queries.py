@@ -16,7 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from tasks_service.errors import NotFound, TaskNotFound
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow
-from tasks_service.querying import FieldSpec, Kind, ResourceQuery
+from tasks_service.querying import FieldSpec, Kind, ResourceQuery, parse_sort
 from tasks_service.statuses import (
     TaskCategory,
     TaskImpact,
@@ -91,7 +91,22 @@ TASK_QUERY = ResourceQuery.of(
         _moment("start_at", col(Task.start_at)),
         _moment("waiting_until", col(Task.waiting_until)),
         FieldSpec("labels", Kind.tag, condition=_labels_condition),
-    ]
+    ],
+    # 002's sortable fields.
+    sortable=[
+        "id",
+        "sourceID",
+        "subject",
+        "impact",
+        "category",
+        "status",
+        "team",
+        "member",
+        "completion_target_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    ],
 )
 
 WORKFLOW_QUERY = ResourceQuery.of(
@@ -104,7 +119,17 @@ WORKFLOW_QUERY = ResourceQuery.of(
         _moment("created_at", col(Workflow.created_at)),
         _moment("updated_at", col(Workflow.updated_at)),
         _moment("completed_at", col(Workflow.completed_at)),
-    ]
+    ],
+    sortable=[
+        "id",
+        "subject",
+        "category",
+        "status",
+        "manager",
+        "created_at",
+        "updated_at",
+        "completed_at",
+    ],
 )
 
 
@@ -136,6 +161,7 @@ def list_tasks(
     request: PageRequest,
     workflow_id: int | None = None,
     where: ColumnElement[bool] | None = None,
+    order: list[Any] | None = None,
 ) -> Page[Task]:
     """Tasks of the account (or of one workflow) matching ``where``, newest first.
 
@@ -147,7 +173,7 @@ def list_tasks(
     if workflow_id is not None:
         get_workflow(session, account_id, workflow_id)
         query = query.where(Task.workflow_id == workflow_id)
-    return paginate(session, query.order_by(col(Task.id).desc()), request)
+    return paginate(session, query.order_by(*(order or parse_sort(TASK_QUERY, None))), request)
 
 
 def get_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:
@@ -163,12 +189,13 @@ def list_workflows(
     account_id: int,
     request: PageRequest,
     where: ColumnElement[bool] | None = None,
+    order: list[Any] | None = None,
 ) -> Page[Workflow]:
-    """Workflows of the account matching ``where``, newest first."""
+    """Workflows of the account matching ``where``, newest first unless ``order`` says."""
     query = (
         select(Workflow)
         .where(Workflow.account_id == account_id, where if where is not None else true())
-        .order_by(col(Workflow.id).desc())
+        .order_by(*(order or parse_sort(WORKFLOW_QUERY, None)))
     )
     return paginate(session, query, request)
 

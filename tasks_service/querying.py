@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, and_, case, or_, true
 
 from tasks_service.errors import TaskError
 
@@ -82,13 +82,57 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class ResourceQuery:
-    """What a collection allows: its filterable fields by API name."""
+    """What a collection allows: filterable fields, sortable fields, its default order."""
 
     fields: Mapping[str, FieldSpec] = field(default_factory=dict)
+    sortable: Mapping[str, Any] = field(default_factory=dict)
+    default_sort: str = "-id"
 
     @classmethod
-    def of(cls, specs: Iterable[FieldSpec]) -> ResourceQuery:
-        return cls({spec.name: spec for spec in specs})
+    def of(
+        cls, specs: Iterable[FieldSpec], sortable: Iterable[str], default_sort: str = "-id"
+    ) -> ResourceQuery:
+        by_name = {spec.name: spec for spec in specs}
+        return cls(by_name, {name: _sort_key(by_name[name]) for name in sortable}, default_sort)
+
+
+class SortError(TaskError):
+    """``?sort=`` names fields that may not be sorted on."""
+
+    code = "invalid_sort"
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"Sorting not allowed on fields: {', '.join(names)}")
+        self.names = names
+
+    def to_dict(self) -> dict[str, Any]:
+        errors = [{"field": "sort", "code": "not_sortable", "message": n} for n in self.names]
+        return {"message": self.message, "code": self.code, "errors": errors}
+
+
+def _sort_key(spec: FieldSpec) -> Any:
+    # Enumerations sort in their declared order (impact none..top), not alphabetically.
+    if spec.kind == Kind.enum and spec.choices is not None:
+        return case({c.value: i for i, c in enumerate(spec.choices)}, value=spec.column)
+    return spec.column
+
+
+def parse_sort(resource: ResourceQuery, text: str | None) -> list[Any]:
+    """ORDER BY clauses for ``?sort=a,-b``; ``id`` ends every order, so pages are stable.
+
+    Empty values sort last going up and first going down, on every backend.
+    """
+    names = [n.strip() for n in (text or resource.default_sort).split(",") if n.strip()]
+    bad = [n.lstrip("-") for n in names if n.lstrip("-") not in resource.sortable]
+    if bad:
+        raise SortError(bad)
+    clauses = []
+    for name in names:
+        key = resource.sortable[name.lstrip("-")]
+        clauses.append(key.desc().nulls_first() if name.startswith("-") else key.asc().nulls_last())
+    if not any(n.lstrip("-") == "id" for n in names):
+        clauses.append(resource.sortable["id"].desc())
+    return clauses
 
 
 def _parse_moment(spec: FieldSpec, text: str) -> datetime:

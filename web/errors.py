@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "idempotency_key_reused": 422,
     "idempotency_request_in_flight": 409,
     "invalid_query": 400,
+    "invalid_sort": 400,
     "internal_error": 500,
 }
 

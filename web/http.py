@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
 from tasks_service.queries import MAX_PER_PAGE, Page, PageRequest
-from tasks_service.querying import ResourceQuery, parse_filters
+from tasks_service.querying import ResourceQuery, parse_filters, parse_sort
 from tasks_service.schemas import validate
 from tasks_service.settings import Settings
 from web.errors import ApiError
@@ -111,6 +111,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def query_filter(resource: ResourceQuery) -> Any:
     """The request's filter parameters as one SQL condition (400 on a bad one)."""
     return parse_filters(resource, list(request.args.items(multi=True)))
+
+
+def sort_order(resource: ResourceQuery) -> list[Any]:
+    """ORDER BY for the request's ``?sort=`` (400 for a field that may not be sorted on)."""
+    return parse_sort(resource, request.args.get("sort"))
 
 
 def page_request() -> PageRequest:

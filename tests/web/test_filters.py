@@ -157,3 +157,54 @@ def test_filters_are_anded_and_reserved_parameters_skipped() -> None:
     with pytest.raises(QueryError) as info:
         parse_filters(TASK_QUERY, [("bogus!", "1")])
     assert info.value.field == "bogus"
+
+
+SORTS = [
+    ("", "edcba"),  # default: newest first
+    ("id", "abcde"),
+    ("-id", "edcba"),
+    ("impact", "bdaec"),  # low, high (d before a: id ends the order, newest first), then empty
+    ("-impact", "ecdab"),  # empty first going down, then high (d, a), then low
+    ("status,-id", "ecbad"),  # declared order: registered, assigned, completed
+    ("-status,id", "dabce"),
+    ("subject", "abedc"),  # Alpha, Beta, "Beta, again", Delta, Gamma
+]
+
+
+@pytest.mark.parametrize(("sort", "expected"), SORTS)
+def test_sort(world_api: tuple[Api, dict[str, int]], sort: str, expected: str) -> None:
+    api, world = world_api
+    response = api.get(f"/v1/tasks?per_page=100&sort={sort}")
+    assert response.status_code == 200, response.get_json()
+    assert [t["id"] for t in response.get_json()] == [world[name] for name in expected], sort
+
+
+def test_sort_by_category_follows_declared_order(world_api: tuple[Api, dict[str, int]]) -> None:
+    api, world = world_api
+    got = [t["id"] for t in api.get("/v1/tasks?per_page=100&sort=category,-id").get_json()]
+    # risk_and_impact, approval, implementation, automation: the approval task first.
+    assert got == [world[n] for n in "cedba"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "message"),
+    [
+        ("instructions", "Sorting not allowed on fields: instructions"),
+        ("-labels,subject,due_at", "Sorting not allowed on fields: labels, due_at"),
+    ],
+)
+def test_sort_on_a_field_not_allowed_is_400(api: Api, sort: str, message: str) -> None:
+    response = api.get(f"/v1/tasks?sort={sort}")
+    assert response.status_code == 400
+    assert response.get_json()["message"] == message
+    assert response.get_json()["code"] == "invalid_sort"
+
+
+def test_workflow_sort(api: Api) -> None:
+    one = api.post("/v1/workflows", json={"subject": "B", "category": "emergency"}).get_json()
+    two = api.post("/v1/workflows", json={"subject": "A"}).get_json()
+    assert [w["id"] for w in api.get("/v1/workflows?sort=subject").get_json()] == [
+        two["id"],
+        one["id"],
+    ]
+    assert api.get("/v1/workflows?sort=labels").status_code == 400

@@ -22,6 +22,7 @@ from web.http import (
     parse_body,
     query_filter,
     settings,
+    sort_order,
 )
 from web.submit import submit
 
@@ -42,7 +43,11 @@ def create_task() -> Response:
 def list_tasks() -> Response:
     with session_scope(settings(), write=False) as session:
         page = queries.list_tasks(
-            session, actor().account_id, page_request(), where=query_filter(queries.TASK_QUERY)
+            session,
+            actor().account_id,
+            page_request(),
+            where=query_filter(queries.TASK_QUERY),
+            order=sort_order(queries.TASK_QUERY),
         )
         return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
 

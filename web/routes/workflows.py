@@ -27,6 +27,7 @@ from web.http import (
     parse_body,
     query_filter,
     settings,
+    sort_order,
 )
 from web.submit import submit
 
@@ -43,7 +44,11 @@ def create_workflow() -> Response:
 def list_workflows() -> Response:
     with session_scope(settings(), write=False) as session:
         page = queries.list_workflows(
-            session, actor().account_id, page_request(), where=query_filter(queries.WORKFLOW_QUERY)
+            session,
+            actor().account_id,
+            page_request(),
+            where=query_filter(queries.WORKFLOW_QUERY),
+            order=sort_order(queries.WORKFLOW_QUERY),
         )
         return page_response(page, serialize_workflows(session, page.items))
 
@@ -74,6 +79,7 @@ def list_workflow_tasks(workflow_id: int) -> Response:
             page_request(),
             workflow_id=workflow_id,
             where=query_filter(queries.TASK_QUERY),
+            order=sort_order(queries.TASK_QUERY),
         )
         return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
 
