@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from tasks_service import workflows
-from tasks_service.db import is_postgres
+from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, utcnow
@@ -62,15 +62,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def lock_task(session: Session, account_id: int, task_id: int) -> Task:
-    """The task, row-locked until the transaction ends. Raises: TaskNotFound.
-
-    On PostgreSQL this is ``SELECT ... FOR UPDATE``; SQLite write transactions hold the
-    database write lock from ``BEGIN IMMEDIATE`` on, which serialises them already.
-    """
-    query = select(Task).where(Task.id == task_id, Task.account_id == account_id)
-    if is_postgres(session):
-        query = query.with_for_update()
-    task = session.exec(query.execution_options(populate_existing=True)).first()
+    """The task, row-locked until the transaction ends. Raises: TaskNotFound."""
+    task: Task | None = lock_in_account(session, Task, account_id, task_id)
     if task is None:
         raise TaskNotFound(f"no task {task_id}")
     return task

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tasks_service.settings import Settings, get_settings
 
@@ -99,3 +99,16 @@ def session_scope(settings: Settings | None = None, *, write: bool = True) -> It
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_in_account(session: Session, model: Any, account_id: int, row_id: int) -> Any:
+    """The account's row of ``model`` with this id, locked until the transaction ends
+    (None if there is none).
+
+    On PostgreSQL this is ``SELECT ... FOR UPDATE``; SQLite write transactions hold the
+    database write lock from ``BEGIN IMMEDIATE`` on, which serialises them already.
+    """
+    query = select(model).where(model.id == row_id, model.account_id == account_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()

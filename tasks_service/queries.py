@@ -17,6 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from tasks_service.errors import NotFound, TaskNotFound
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow
 from tasks_service.querying import FieldSpec, Kind, ResourceQuery, parse_sort
+from tasks_service.serializers import TASK_COLLECTION_FIELDS
 from tasks_service.statuses import (
     TaskCategory,
     TaskImpact,
@@ -92,21 +93,8 @@ TASK_QUERY = ResourceQuery.of(
         _moment("waiting_until", col(Task.waiting_until)),
         FieldSpec("labels", Kind.tag, condition=_labels_condition),
     ],
-    # 002's sortable fields.
-    sortable=[
-        "id",
-        "sourceID",
-        "subject",
-        "impact",
-        "category",
-        "status",
-        "team",
-        "member",
-        "completion_target_at",
-        "finished_at",
-        "created_at",
-        "updated_at",
-    ],
+    # 002 lists the same fields as sortable and as shown in collections.
+    sortable=TASK_COLLECTION_FIELDS,
 )
 
 WORKFLOW_QUERY = ResourceQuery.of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from tasks_service.db import is_postgres
+from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, field_error
 from tasks_service.identity import find_person
 from tasks_service.models import Task, Workflow, utcnow
@@ -14,10 +14,7 @@ from tasks_service.statuses import TaskStatus, WorkflowStatus, derive_workflow_s
 
 def lock_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:
     """The workflow, row-locked until the transaction ends. Raises: NotFound."""
-    query = select(Workflow).where(Workflow.id == workflow_id, Workflow.account_id == account_id)
-    if is_postgres(session):
-        query = query.with_for_update()
-    workflow = session.exec(query.execution_options(populate_existing=True)).first()
+    workflow: Workflow | None = lock_in_account(session, Workflow, account_id, workflow_id)
     if workflow is None:
         raise NotFound(f"no workflow {workflow_id}")
     return workflow

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +43,20 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(overrides)
     return env
+
+
+def with_own_broker(settings: Settings, data_dir: Path, name: str, **changes: Any) -> Settings:
+    """The same database, but a broker of its own (a SQLite file, or a fresh Redis key
+    prefix): the suite's shared worker never sees these messages."""
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database_url": settings.effective_database_url,
+            "broker_url": settings.broker_url or f"sqlite:///{data_dir / f'{name}-broker.db'}",
+            "broker_prefix": f"{name}-{uuid.uuid4().hex[:8]}:" if settings.broker_url else "",
+            **changes,
+        }
+    )
 
 
 def wait_for(

@@ -6,8 +6,6 @@ messages), a short recovery delay, and a beat process running the recovery sweep
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlmodel import col, func, select
 
@@ -15,7 +13,7 @@ from tasks_service.db import session_scope
 from tasks_service.models import Operation, Task, TaskEvent
 from tasks_service.settings import Settings
 from tests.conftest import AccountInfo
-from tests.helpers import Api, ProcessGroup, settings_env, wait_for
+from tests.helpers import Api, ProcessGroup, settings_env, wait_for, with_own_broker
 from web.app import create_app
 
 COMMANDS = 200
@@ -23,16 +21,7 @@ COMMANDS = 200
 
 @pytest.fixture
 def crash_stack(settings: Settings, tmp_path) -> tuple[Settings, ProcessGroup]:
-    own = settings.model_copy(
-        update={
-            "data_dir": tmp_path,
-            "database_url": settings.effective_database_url,
-            "broker_url": settings.broker_url or f"sqlite:///{tmp_path / 'crash-broker.db'}",
-            "broker_prefix": f"crash-{uuid.uuid4().hex[:8]}:" if settings.broker_url else "",
-            "recovery_after": 2.0,
-            "recovery_interval": 1.0,
-        }
-    )
+    own = with_own_broker(settings, tmp_path, "crash", recovery_after=2.0, recovery_interval=1.0)
     group = ProcessGroup(settings_env(own), tmp_path)
     yield own, group
     group.stop_all()

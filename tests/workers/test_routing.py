@@ -6,10 +6,8 @@ shared by every producer), so the check runs after a real worker has started.
 
 from __future__ import annotations
 
-import uuid
-
 from tasks_service.settings import Settings
-from tests.helpers import ProcessGroup, settings_env
+from tests.helpers import ProcessGroup, settings_env, with_own_broker
 from workers.app import COMMANDS_QUEUE, MAINTENANCE_QUEUE, Submitter, make_celery
 
 
@@ -23,14 +21,7 @@ def _queue_sizes(settings: Settings) -> dict[str, int]:
 
 
 def test_a_command_lands_on_the_command_queue_only(settings: Settings, tmp_path) -> None:
-    own = settings.model_copy(
-        update={
-            "data_dir": tmp_path,
-            "database_url": settings.effective_database_url,
-            "broker_url": settings.broker_url or f"sqlite:///{tmp_path / 'routing-broker.db'}",
-            "broker_prefix": f"routing-{uuid.uuid4().hex[:8]}:" if settings.broker_url else "",
-        }
-    )
+    own = with_own_broker(settings, tmp_path, "routing")
     group = ProcessGroup(settings_env(own), tmp_path)
     group.start_worker("worker")
     group.stop("worker")
