@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from flask import Response, current_app, g, request
+from pydantic import BaseModel
 
 from tasks_service.db import session_scope
 from tasks_service.models import Operation, OperationStatus
@@ -52,6 +53,11 @@ def _idempotency_key() -> str | None:
 def _wants_async() -> bool:
     prefer = request.headers.get("Prefer", "")
     return any(part.strip().lower() == "respond-async" for part in prefer.split(","))
+
+
+def payload(model: BaseModel, **extra: Any) -> dict[str, Any]:
+    """An operation's payload: the fields the client sent, as JSON, plus ``extra``."""
+    return {"data": model.model_dump(mode="json", exclude_unset=True), **extra}
 
 
 def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> Response:

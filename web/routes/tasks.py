@@ -24,32 +24,34 @@ from web.http import (
     settings,
     sort_order,
 )
-from web.submit import submit
+from web.submit import payload, submit
 
 bp = Blueprint("tasks", __name__)
-
-
-def _dump(model: TaskCreate | TaskUpdate | NoteCreate | LabelsAdd) -> dict[str, object]:
-    return {"data": model.model_dump(mode="json", exclude_unset=True)}
 
 
 @bp.post("/tasks")
 def create_task() -> Response:
     data = parse_body(TaskCreate, TASK_READONLY, wrapper="task")
-    return submit("task.create", _dump(data))
+    return submit("task.create", payload(data))
 
 
-@bp.get("/tasks")
-def list_tasks() -> Response:
+def task_page(workflow_id: int | None = None) -> Response:
+    """A page of the account's tasks (or a workflow's), filtered and sorted as asked."""
     with session_scope(settings(), write=False) as session:
         page = queries.list_tasks(
             session,
             actor().account_id,
             page_request(),
+            workflow_id=workflow_id,
             where=query_filter(queries.TASK_QUERY),
             order=sort_order(queries.TASK_QUERY),
         )
         return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
+
+
+@bp.get("/tasks")
+def list_tasks() -> Response:
+    return task_page()
 
 
 @bp.get("/tasks/<id:task_id>")
@@ -62,7 +64,7 @@ def get_task(task_id: int) -> Response:
 @bp.route("/tasks/<id:task_id>", methods=["PATCH", "PUT"])
 def update_task(task_id: int) -> Response:
     data = parse_body(TaskUpdate, TASK_READONLY | {"workflow", "workflow_id"}, wrapper="task")
-    return submit("task.update", _dump(data), target_id=task_id)
+    return submit("task.update", payload(data), target_id=task_id)
 
 
 @bp.get("/tasks/<id:task_id>/notes")
@@ -75,13 +77,13 @@ def list_notes(task_id: int) -> Response:
 @bp.post("/tasks/<id:task_id>/notes")
 def add_note(task_id: int) -> Response:
     data = parse_body(NoteCreate, frozenset({"id", "person", "created_at"}), wrapper="note")
-    return submit("task.add_note", _dump(data), target_id=task_id)
+    return submit("task.add_note", payload(data), target_id=task_id)
 
 
 @bp.post("/tasks/<id:task_id>/labels")
 def add_labels(task_id: int) -> Response:
     data = parse_body(LabelsAdd)
-    return submit("task.add_labels", _dump(data), target_id=task_id)
+    return submit("task.add_labels", payload(data), target_id=task_id)
 
 
 @bp.delete("/tasks/<id:task_id>/labels/<string(maxlength=100):name>")

@@ -14,8 +14,6 @@ from tasks_service.schemas import (
     WorkflowUpdate,
 )
 from tasks_service.serializers import (
-    TASK_COLLECTION_FIELDS,
-    serialize_tasks,
     serialize_workflow,
     serialize_workflows,
 )
@@ -29,7 +27,8 @@ from web.http import (
     settings,
     sort_order,
 )
-from web.submit import submit
+from web.routes.tasks import task_page
+from web.submit import payload, submit
 
 bp = Blueprint("workflows", __name__)
 
@@ -37,7 +36,7 @@ bp = Blueprint("workflows", __name__)
 @bp.post("/workflows")
 def create_workflow() -> Response:
     data = parse_body(WorkflowCreate, WORKFLOW_READONLY, wrapper="workflow")
-    return submit("workflow.create", {"data": data.model_dump(mode="json", exclude_unset=True)})
+    return submit("workflow.create", payload(data))
 
 
 @bp.get("/workflows")
@@ -65,23 +64,14 @@ def update_workflow(workflow_id: int) -> Response:
     data = parse_body(WorkflowUpdate, WORKFLOW_READONLY, wrapper="workflow")
     return submit(
         "workflow.update",
-        {"data": data.model_dump(mode="json", exclude_unset=True)},
+        payload(data),
         target_id=workflow_id,
     )
 
 
 @bp.get("/workflows/<id:workflow_id>/tasks")
 def list_workflow_tasks(workflow_id: int) -> Response:
-    with session_scope(settings(), write=False) as session:
-        page = queries.list_tasks(
-            session,
-            actor().account_id,
-            page_request(),
-            workflow_id=workflow_id,
-            where=query_filter(queries.TASK_QUERY),
-            order=sort_order(queries.TASK_QUERY),
-        )
-        return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
+    return task_page(workflow_id)
 
 
 @bp.post("/workflows/<id:workflow_id>/tasks")
@@ -89,5 +79,4 @@ def create_workflow_task(workflow_id: int) -> Response:
     data = parse_body(TaskCreate, TASK_READONLY | {"workflow_id"}, wrapper="task")
     with session_scope(settings(), write=False) as session:
         queries.get_workflow(session, actor().account_id, workflow_id)  # 404 before accepting
-    payload = {"data": data.model_dump(mode="json", exclude_unset=True), "workflow_id": workflow_id}
-    return submit("task.create", payload)
+    return submit("task.create", payload(data, workflow_id=workflow_id))
