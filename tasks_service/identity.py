@@ -170,18 +170,6 @@ def do_update_person(
     return person
 
 
-def list_person_teams(session: Session, account_id: int, person_id: int) -> list[Team]:
-    get_person(session, account_id, person_id)
-    return list(
-        session.exec(
-            select(Team)
-            .join(TeamMembership, col(TeamMembership.team_id) == Team.id)
-            .where(TeamMembership.person_id == person_id, Team.account_id == account_id)
-            .order_by(col(Team.id))
-        )
-    )
-
-
 # --- teams -----------------------------------------------------------------------------
 
 
@@ -234,18 +222,6 @@ def do_update_team(session: Session, account_id: int, team_id: int, data: TeamUp
     session.add(team)
     session.flush()
     return team
-
-
-def list_team_members(session: Session, account_id: int, team_id: int) -> list[Person]:
-    get_team(session, account_id, team_id)
-    return list(
-        session.exec(
-            select(Person)
-            .join(TeamMembership, col(TeamMembership.person_id) == Person.id)
-            .where(TeamMembership.team_id == team_id)
-            .order_by(col(Person.id))
-        )
-    )
 
 
 def do_add_team_member(session: Session, account_id: int, team_id: int, person_id: int) -> Person:

@@ -6,48 +6,51 @@ returns a ``Page``. Another account's object is simply not there.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, null, true
+from sqlalchemy import ColumnElement, exists, null
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from tasks_service.errors import NotFound, TaskNotFound
-from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Workflow
-from tasks_service.querying import FieldSpec, Kind, ResourceQuery, parse_sort
-from tasks_service.serializers import TASK_COLLECTION_FIELDS
+from tasks_service.models import (
+    Note,
+    Person,
+    Task,
+    TaskEvent,
+    TaskLabel,
+    Team,
+    TeamMembership,
+    Workflow,
+)
+from tasks_service.paging import ListQuery, Page, run_list
+from tasks_service.querying import (
+    Extra,
+    FieldSpec,
+    Kind,
+    ResourceQuery,
+    contains,
+    day_bound,
+    equals,
+)
+from tasks_service.serializers import (
+    EVENT_FIELDS,
+    NOTE_FIELDS,
+    PERSON_FIELDS,
+    TASK_COLLECTION_FIELDS,
+    TASK_FIELDS,
+    TEAM_FIELDS,
+    WORKFLOW_FIELDS,
+)
 from tasks_service.statuses import (
+    FINISHED,
+    TRACKOPS_STATUSES,
     TaskCategory,
     TaskImpact,
     TaskStatus,
     WorkflowCategory,
     WorkflowStatus,
 )
-
-T = TypeVar("T")
-
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def total_pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def _labels_condition(operator: str, names: list[str]) -> ColumnElement[bool]:
@@ -76,7 +79,14 @@ TASK_QUERY = ResourceQuery.of(
         FieldSpec("subject", Kind.text, col(Task.subject), nullable=False),
         FieldSpec("impact", Kind.enum, col(Task.impact), TaskImpact),
         FieldSpec("category", Kind.enum, col(Task.category), TaskCategory, nullable=False),
-        FieldSpec("status", Kind.enum, col(Task.status), TaskStatus, nullable=False),
+        FieldSpec(
+            "status",
+            Kind.enum,
+            col(Task.status),
+            TaskStatus,
+            nullable=False,
+            aliases=TRACKOPS_STATUSES,
+        ),
         FieldSpec("team", Kind.reference, col(Task.team_id)),
         FieldSpec("member", Kind.reference, col(Task.member_id)),
         FieldSpec("workflow", Kind.reference, col(Task.workflow_id)),
@@ -95,7 +105,50 @@ TASK_QUERY = ResourceQuery.of(
     ],
     # 002 lists the same fields as sortable and as shown in collections.
     sortable=TASK_COLLECTION_FIELDS,
+    shown=TASK_FIELDS,
+    collection_fields=TASK_COLLECTION_FIELDS,
 )
+
+#: Trackops' list parameters (001) on ``/tasks``, next to the 4me filters.
+TASK_TRACKOPS: Extra = {
+    **{
+        f"{name}_{end}": day_bound(f"{name}_{end}", column, upper=end == "to")
+        for name, column in [
+            ("due", col(Task.due_at)),
+            ("complete", col(Task.finished_at)),
+            ("alert", col(Task.alert_at)),
+            ("alert_sent", col(Task.alert_sent_at)),
+            ("created", col(Task.created_at)),
+            ("updated", col(Task.updated_at)),
+        ]
+        for end in ("from", "to")
+    },
+    "title": contains("title", col(Task.subject)),
+    "user": equals(FieldSpec("user", Kind.reference, col(Task.member_id))),
+}
+
+
+def _my_teams(person_id: int) -> Any:
+    return select(TeamMembership.team_id).where(TeamMembership.person_id == person_id)
+
+
+def _managed_by(person_id: int) -> Any:
+    return select(Workflow.id).where(Workflow.manager_id == person_id)
+
+
+#: 002's predefined task filters, for the API user ``person_id``.
+TASK_VIEWS: dict[str, Callable[[int], ColumnElement[bool]]] = {
+    "finished": lambda _me: col(Task.status).in_(FINISHED),
+    "open": lambda _me: col(Task.status).not_in(FINISHED),
+    "managed_by_me": lambda me: col(Task.workflow_id).in_(_managed_by(me)),
+    "assigned_to_my_team": lambda me: col(Task.team_id).in_(_my_teams(me)),
+    "assigned_to_me": lambda me: col(Task.member_id) == me,
+    "approval_by_me": lambda me: (
+        (col(Task.member_id) == me)
+        & (col(Task.category) == TaskCategory.approval)
+        & (col(Task.status) != TaskStatus.registered)
+    ),
+}
 
 WORKFLOW_QUERY = ResourceQuery.of(
     [
@@ -118,16 +171,65 @@ WORKFLOW_QUERY = ResourceQuery.of(
         "updated_at",
         "completed_at",
     ],
+    shown=WORKFLOW_FIELDS,
 )
 
+#: 002's predefined workflow filters.
+WORKFLOW_VIEWS: dict[str, Callable[[int], ColumnElement[bool]]] = {
+    "open": lambda _me: col(Workflow.status) != WorkflowStatus.completed,
+    "completed": lambda _me: col(Workflow.status) == WorkflowStatus.completed,
+    "managed_by_me": lambda me: col(Workflow.manager_id) == me,
+}
 
-def paginate(session: Session, query: SelectOfScalar[Any], request: PageRequest) -> Page[Any]:
-    """One count and one page query, whatever the page size."""
-    total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
-    items = list(
-        session.exec(query.offset((request.page - 1) * request.per_page).limit(request.per_page))
-    )
-    return Page(items=items, total=total, page=request.page, per_page=request.per_page)
+PERSON_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Person.id), nullable=False),
+        FieldSpec("name", Kind.text, col(Person.name), nullable=False),
+        FieldSpec("primary_email", Kind.text, col(Person.primary_email), nullable=False),
+        FieldSpec("disabled", Kind.boolean, col(Person.disabled), nullable=False),
+        _moment("created_at", col(Person.created_at)),
+        _moment("updated_at", col(Person.updated_at)),
+    ],
+    sortable=["id", "name", "created_at", "updated_at"],
+    shown=PERSON_FIELDS,
+    default_sort="id",
+)
+
+TEAM_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Team.id), nullable=False),
+        FieldSpec("name", Kind.text, col(Team.name), nullable=False),
+        FieldSpec("disabled", Kind.boolean, col(Team.disabled), nullable=False),
+        _moment("created_at", col(Team.created_at)),
+        _moment("updated_at", col(Team.updated_at)),
+    ],
+    sortable=["id", "name", "created_at", "updated_at"],
+    shown=TEAM_FIELDS,
+    default_sort="id",
+)
+
+NOTE_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Note.id), nullable=False),
+        FieldSpec("person", Kind.reference, col(Note.person_id)),
+        _moment("created_at", col(Note.created_at)),
+    ],
+    sortable=["id", "created_at"],
+    shown=NOTE_FIELDS,
+    default_sort="id",
+)
+
+EVENT_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(TaskEvent.id), nullable=False),
+        FieldSpec("action", Kind.text, col(TaskEvent.action), nullable=False),
+        FieldSpec("person", Kind.reference, col(TaskEvent.person_id)),
+        _moment("created_at", col(TaskEvent.created_at)),
+    ],
+    sortable=["id", "created_at"],
+    shown=EVENT_FIELDS,
+    default_sort="id",
+)
 
 
 def find_task(session: Session, account_id: int, task_id: int) -> Task | None:
@@ -146,22 +248,19 @@ def get_task(session: Session, account_id: int, task_id: int) -> Task:
 def list_tasks(
     session: Session,
     account_id: int,
-    request: PageRequest,
+    query: ListQuery,
     workflow_id: int | None = None,
-    where: ColumnElement[bool] | None = None,
-    order: list[Any] | None = None,
+    view: ColumnElement[bool] | None = None,
 ) -> Page[Task]:
-    """Tasks of the account (or of one workflow) matching ``where``, newest first.
-
-    Raises: NotFound for a workflow of another account.
-    """
-    query = select(Task).where(
-        Task.account_id == account_id, where if where is not None else true()
-    )
+    """A page of the account's tasks (or one workflow's) matching ``query`` and the
+    predefined filter ``view``. Raises: NotFound for a workflow of another account."""
+    conditions = [col(Task.account_id) == account_id]
     if workflow_id is not None:
         get_workflow(session, account_id, workflow_id)
-        query = query.where(Task.workflow_id == workflow_id)
-    return paginate(session, query.order_by(*(order or parse_sort(TASK_QUERY, None))), request)
+        conditions.append(col(Task.workflow_id) == workflow_id)
+    if view is not None:
+        conditions.append(view)
+    return run_list(session, Task, conditions, query)
 
 
 def get_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:
@@ -173,32 +272,55 @@ def get_workflow(session: Session, account_id: int, workflow_id: int) -> Workflo
 
 
 def list_workflows(
-    session: Session,
-    account_id: int,
-    request: PageRequest,
-    where: ColumnElement[bool] | None = None,
-    order: list[Any] | None = None,
+    session: Session, account_id: int, query: ListQuery, view: ColumnElement[bool] | None = None
 ) -> Page[Workflow]:
-    """Workflows of the account matching ``where``, newest first unless ``order`` says."""
-    query = (
-        select(Workflow)
-        .where(Workflow.account_id == account_id, where if where is not None else true())
-        .order_by(*(order or parse_sort(WORKFLOW_QUERY, None)))
-    )
-    return paginate(session, query, request)
+    conditions = [col(Workflow.account_id) == account_id]
+    if view is not None:
+        conditions.append(view)
+    return run_list(session, Workflow, conditions, query)
 
 
-def list_notes(session: Session, account_id: int, task_id: int, request: PageRequest) -> Page[Note]:
-    """Notes of a task, oldest first. Raises: TaskNotFound."""
+def list_notes(session: Session, account_id: int, task_id: int, query: ListQuery) -> Page[Note]:
+    """Notes of a task, oldest first unless sorted. Raises: TaskNotFound."""
     get_task(session, account_id, task_id)
-    query = select(Note).where(Note.task_id == task_id).order_by(col(Note.id))
-    return paginate(session, query, request)
+    return run_list(session, Note, [col(Note.task_id) == task_id], query)
 
 
 def list_events(
-    session: Session, account_id: int, task_id: int, request: PageRequest
+    session: Session, account_id: int, task_id: int, query: ListQuery
 ) -> Page[TaskEvent]:
-    """The change history of a task, oldest first. Raises: TaskNotFound."""
+    """The change history of a task, oldest first unless sorted. Raises: TaskNotFound."""
     get_task(session, account_id, task_id)
-    query = select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))
-    return paginate(session, query, request)
+    return run_list(session, TaskEvent, [col(TaskEvent.task_id) == task_id], query)
+
+
+def list_people(session: Session, account_id: int, query: ListQuery) -> Page[Person]:
+    return run_list(session, Person, [col(Person.account_id) == account_id], query)
+
+
+def list_teams(session: Session, account_id: int, query: ListQuery) -> Page[Team]:
+    return run_list(session, Team, [col(Team.account_id) == account_id], query)
+
+
+def list_team_members(
+    session: Session, account_id: int, team_id: int, query: ListQuery
+) -> Page[Person]:
+    """Raises: NotFound (also for another account's team)."""
+    team = session.get(Team, team_id)
+    if team is None or team.account_id != account_id:
+        raise NotFound(f"no team {team_id}")
+    members = select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)
+    return run_list(session, Person, [col(Person.id).in_(members)], query)
+
+
+def list_person_teams(
+    session: Session, account_id: int, person_id: int, query: ListQuery
+) -> Page[Team]:
+    """Raises: NotFound (also for another account's person)."""
+    person = session.get(Person, person_id)
+    if person is None or person.account_id != account_id:
+        raise NotFound(f"no person {person_id}")
+    teams = select(TeamMembership.team_id).where(TeamMembership.person_id == person_id)
+    return run_list(
+        session, Team, [col(Team.id).in_(teams), col(Team.account_id) == account_id], query
+    )

@@ -22,7 +22,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -54,10 +54,14 @@ class Kind(StrEnum):
     moment = "moment"
     reference = "reference"  # the id of another record, or nothing
     tag = "tag"  # one of a set of names (labels); lists allowed
+    boolean = "boolean"
 
 
 #: Parameters that are not filters.
 RESERVED = frozenset({"page", "per_page", "sort", "fields", "search_after"})
+
+#: The same filters written Trackops' way (001), resource-specific: ``{name: condition}``.
+Extra = Mapping[str, Callable[[str], ColumnElement[bool]]]
 
 _MAX_INT = 2**31 - 1
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -78,22 +82,56 @@ class FieldSpec:
     choices: type[Enum] | None = None
     condition: Callable[[str, list[Any]], ColumnElement[bool]] | None = None
     nullable: bool = True
+    #: Other names for values, each standing for a list of them (Trackops' statuses).
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One term of an ORDER BY: the expression, its direction, what its values are."""
+
+    name: str
+    expression: Any
+    descending: bool
+    kind: Kind
+    nullable: bool
+
+    def clause(self) -> Any:
+        # Empty values sort last going up and first going down, on every backend.
+        if self.descending:
+            return self.expression.desc().nulls_first()
+        return self.expression.asc().nulls_last()
 
 
 @dataclass(frozen=True)
 class ResourceQuery:
-    """What a collection allows: filterable fields, sortable fields, its default order."""
+    """What a collection allows: filterable and sortable fields, its default order, the
+    fields a client may ask for (``?fields=``) and those it gets when it does not ask."""
 
-    fields: Mapping[str, FieldSpec] = field(default_factory=dict)
-    sortable: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, FieldSpec]
+    sortable: Mapping[str, FieldSpec]
+    shown: tuple[str, ...]
+    collection_fields: tuple[str, ...]
     default_sort: str = "-id"
 
     @classmethod
     def of(
-        cls, specs: Iterable[FieldSpec], sortable: Iterable[str], default_sort: str = "-id"
+        cls,
+        specs: Iterable[FieldSpec],
+        sortable: Iterable[str],
+        shown: Iterable[str],
+        collection_fields: Iterable[str] | None = None,
+        default_sort: str = "-id",
     ) -> ResourceQuery:
         by_name = {spec.name: spec for spec in specs}
-        return cls(by_name, {name: _sort_key(by_name[name]) for name in sortable}, default_sort)
+        shown = tuple(shown)
+        return cls(
+            fields=by_name,
+            sortable={name: by_name[name] for name in sortable},
+            shown=shown,
+            collection_fields=tuple(collection_fields) if collection_fields else shown,
+            default_sort=default_sort,
+        )
 
 
 class SortError(TaskError):
@@ -110,29 +148,46 @@ class SortError(TaskError):
         return {"message": self.message, "code": self.code, "errors": errors}
 
 
-def _sort_key(spec: FieldSpec) -> Any:
+def _sort_expression(spec: FieldSpec) -> Any:
     # Enumerations sort in their declared order (impact none..top), not alphabetically.
     if spec.kind == Kind.enum and spec.choices is not None:
         return case({c.value: i for i, c in enumerate(spec.choices)}, value=spec.column)
     return spec.column
 
 
-def parse_sort(resource: ResourceQuery, text: str | None) -> list[Any]:
-    """ORDER BY clauses for ``?sort=a,-b``; ``id`` ends every order, so pages are stable.
-
-    Empty values sort last going up and first going down, on every backend.
-    """
+def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]:
+    """The ORDER BY of ``?sort=a,-b``. ``id`` (descending) ends every order, so that an
+    order is total: pages are stable and a cursor names exactly one position."""
     names = [n.strip() for n in (text or resource.default_sort).split(",") if n.strip()]
     bad = [n.lstrip("-") for n in names if n.lstrip("-") not in resource.sortable]
     if bad:
         raise SortError(bad)
-    clauses = []
+    keys = []
     for name in names:
-        key = resource.sortable[name.lstrip("-")]
-        clauses.append(key.desc().nulls_first() if name.startswith("-") else key.asc().nulls_last())
-    if not any(n.lstrip("-") == "id" for n in names):
-        clauses.append(resource.sortable["id"].desc())
-    return clauses
+        spec = resource.sortable[name.lstrip("-")]
+        keys.append(
+            SortKey(
+                spec.name, _sort_expression(spec), name.startswith("-"), spec.kind, spec.nullable
+            )
+        )
+    if not any(key.name == "id" for key in keys):
+        spec = resource.sortable["id"]
+        keys.append(SortKey("id", spec.column, True, Kind.integer, False))
+    return tuple(keys)
+
+
+def parse_fields(resource: ResourceQuery, text: str | None) -> tuple[str, ...]:
+    """The fields to show for ``?fields=a,b`` (``id`` always), or the collection fields."""
+    if text is None or not text.strip():
+        return resource.collection_fields
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in resource.shown]
+    if unknown:
+        raise QueryError(
+            "fields",
+            f"unknown fields: {', '.join(unknown)} (allowed: {', '.join(resource.shown)})",
+        )
+    return tuple(dict.fromkeys(["id", *names]))
 
 
 def _parse_moment(spec: FieldSpec, text: str) -> datetime:
@@ -166,6 +221,10 @@ def _parse_one(spec: FieldSpec, text: str) -> Any:
         return text
     if spec.kind == Kind.moment:
         return _parse_moment(spec, text)
+    if spec.kind == Kind.boolean:
+        if text not in ("true", "false"):
+            raise QueryError(spec.name, f"{text!r} is not true or false")
+        return text == "true"
     return text
 
 
@@ -175,7 +234,8 @@ def _values(spec: FieldSpec, text: str) -> list[Any]:
         parts = [part.strip() for part in text.split(",")]
         if any(part == "" for part in parts):
             raise QueryError(spec.name, "an empty item in the list")
-        return [_parse_one(spec, part) for part in parts]
+        parts = [value for part in parts for value in spec.aliases.get(part, (part,))]
+        return [_parse_one(spec, part) for part in dict.fromkeys(parts)]
     return [_parse_one(spec, text)]
 
 
@@ -218,10 +278,43 @@ def parse_condition(spec: FieldSpec, text: str, negated: bool = False) -> Column
     return _build(spec, "not_in" if negated else "in", _values(spec, text))
 
 
+def day_bound(name: str, column: Any, upper: bool) -> Callable[[str], ColumnElement[bool]]:
+    """Trackops' ``x_from`` / ``x_to`` (001): on or after / on or before, in UTC; a date
+    without a time means the whole day, so ``due_to=2026-01-31`` includes that day."""
+    spec = FieldSpec(name, Kind.moment, column)
+
+    def condition(text: str) -> ColumnElement[bool]:
+        moment = _parse_moment(spec, text)
+        if not upper:
+            return column >= moment  # type: ignore[no-any-return]
+        if len(text.strip()) == 10:
+            return column < moment + timedelta(days=1)  # type: ignore[no-any-return]
+        return column <= moment  # type: ignore[no-any-return]
+
+    return condition
+
+
+def contains(name: str, column: Any) -> Callable[[str], ColumnElement[bool]]:
+    """Text containing the value, ignoring case (Trackops' ``title``); ``%`` and ``_``
+    are matched literally."""
+
+    def condition(text: str) -> ColumnElement[bool]:
+        if not text:
+            raise QueryError(name, "give some text to look for")
+        return column.icontains(text, autoescape=True)  # type: ignore[no-any-return]
+
+    return condition
+
+
+def equals(spec: FieldSpec) -> Callable[[str], ColumnElement[bool]]:
+    """A plain equality parameter under another name (Trackops' ``user`` for ``member``)."""
+    return lambda text: parse_condition(spec, text)
+
+
 def parse_filters(
     resource: ResourceQuery,
     params: Sequence[tuple[str, str]],
-    extra: Mapping[str, Callable[[str], ColumnElement[bool]]] | None = None,
+    extra: Extra | None = None,
 ) -> ColumnElement[bool]:
     """All filter parameters of a request, ANDed. ``extra``: resource-specific parameters
     (such as Trackops' ``due_from``) that are not 4me field filters."""

@@ -57,6 +57,63 @@ TASK_COLLECTION_FIELDS = (
 )
 
 
+#: Every field of a task's REST form: what ``?fields=`` may ask for.
+TASK_FIELDS = (
+    "id",
+    "subject",
+    "category",
+    "impact",
+    "status",
+    "team",
+    "member",
+    "workflow",
+    "manager",
+    "created_by",
+    "instructions",
+    "planned_duration",
+    "planned_effort",
+    "urgent",
+    "work_hours_are_24x7",
+    "source",
+    "sourceID",
+    "custom_fields",
+    "labels",
+    "start_at",
+    "waiting_until",
+    "assigned_at",
+    "finished_at",
+    "completion_target_at",
+    "resolution_duration",
+    "due_at",
+    "alert_at",
+    "alert_sent_at",
+    "created_at",
+    "updated_at",
+)
+WORKFLOW_FIELDS = (
+    "id",
+    "subject",
+    "category",
+    "status",
+    "manager",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
+PERSON_FIELDS = ("id", "name", "primary_email", "admin", "disabled", "created_at", "updated_at")
+TEAM_FIELDS = ("id", "name", "disabled", "created_at", "updated_at")
+NOTE_FIELDS = ("id", "text", "person", "created_at")
+EVENT_FIELDS = ("id", "action", "person", "changes", "created_at")
+
+
+def pick(bodies: list[dict[str, Any]], fields: Iterable[str] | None) -> list[dict[str, Any]]:
+    """Only ``fields`` of each body (``?fields=``); all of them when None."""
+    if fields is None:
+        return bodies
+    wanted = set(fields)
+    return [{k: v for k, v in body.items() if k in wanted} for body in bodies]
+
+
 def _names(session: Session, column: Any, label: Any, ids: set[int]) -> dict[int, str]:
     """``{id: name}`` for these ids in one light query (no ORM objects); none if no ids."""
     if not ids:
@@ -77,7 +134,7 @@ def _ref(names: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
 def serialize_tasks(
     session: Session, tasks: Sequence[Task], fields: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Tasks in their REST form; ``fields`` limits the keys (``id`` always shown)."""
+    """Tasks in their REST form; ``fields`` limits the keys."""
     if not tasks:
         return []
     task_ids = [t.id for t in tasks]
@@ -115,7 +172,6 @@ def serialize_tasks(
         ):
             labels[label.task_id].append(label.name)
 
-    wanted = set(fields) | {"id"} if fields is not None else None
     out = []
     for task in tasks:
         workflow = workflows.get(task.workflow_id) if task.workflow_id else None
@@ -151,10 +207,8 @@ def serialize_tasks(
             "created_at": iso(task.created_at),
             "updated_at": iso(task.updated_at),
         }
-        if wanted is not None:
-            body = {k: v for k, v in body.items() if k in wanted}
         out.append(body)
-    return out
+    return pick(out, fields)
 
 
 def _resolution_minutes(task: Task) -> int | None:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     embedded_broker_poll: float = Field(default=0.02, gt=0)
     embedded_broker_retention: float = Field(default=3600.0, gt=0)
 
+    # Lists: from this many rows deep, ``next`` links page by cursor instead of by
+    # number (deep offset pages cost the database every row before them).
+    cursor_threshold: int = Field(default=2_000, ge=1)
+
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
     max_body_bytes: int = 1024 * 1024

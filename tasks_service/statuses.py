@@ -68,6 +68,18 @@ FINISHED: Final = frozenset(
         TaskStatus.canceled,
     }
 )
+#: Trackops' statuses (001) as the 002 statuses they stand for, for list filters.
+TRACKOPS_STATUSES: Final = {
+    "none": ("registered",),
+    "needs_action": (
+        "assigned",
+        "accepted",
+        "waiting_for",
+        "waiting_for_customer",
+        "request_pending",
+    ),
+    "complete": ("completed", "approved"),
+}
 #: Statuses in which someone is working the task (its completion clock runs).
 ACTIVE: Final = frozenset(
     {

@@ -17,7 +17,8 @@ status is ``task.xurrent_status``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,9 +36,9 @@ from tasks_service.errors import (
     TaskValidationError,
 )
 from tasks_service.people import Person, Team, get_service_user
-from tasks_service.queries import TASK_QUERY
+from tasks_service.queries import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
 from tasks_service.queries import get_task as _get_task_row
-from tasks_service.querying import QueryError, parse_filters
+from tasks_service.querying import QueryError, parse_filters, parse_sort
 from tasks_service.schemas import TaskCreate, TaskUpdate, validate
 from tasks_service.statuses import FINISHED, TaskCategory, TaskStatus
 
@@ -157,33 +158,49 @@ class Task:
 
 
 def _snapshot(session: Session, row: models.Task) -> Task:
-    labels = list(
-        session.exec(
-            select(models.TaskLabel.name)
-            .where(models.TaskLabel.task_id == row.id)
-            .order_by(col(models.TaskLabel.name))
+    return _snapshots(session, [row])[0]
+
+
+def _snapshots(session: Session, rows: Sequence[models.Task]) -> list[Task]:
+    """Plain snapshots of task rows; labels and notes in one query each, for all rows."""
+    ids = [row.id for row in rows]
+    labels: dict[int, list[str]] = defaultdict(list)
+    notes: dict[int, list[models.Note]] = defaultdict(list)
+    if ids:
+        for task_id, name in session.exec(
+            select(models.TaskLabel.task_id, models.TaskLabel.name)
+            .where(col(models.TaskLabel.task_id).in_(ids))
+            .order_by(col(models.TaskLabel.task_id), col(models.TaskLabel.name))
+        ):
+            labels[task_id].append(name)
+        for note in session.exec(
+            select(models.Note)
+            .where(col(models.Note.task_id).in_(ids))
+            .order_by(col(models.Note.id))
+        ):
+            notes[note.task_id].append(note)
+    return [
+        Task(
+            id=row.id or 0,
+            title=row.subject,
+            status=canvas_status(row.status),
+            xurrent_status=str(row.status),
+            category=str(row.category),
+            creator_id=row.created_by_id,
+            team_id=row.team_id,
+            member_id=row.member_id,
+            due=row.due_at,
+            labels=labels[row.id or 0],
+            comments=[
+                Comment(n.id or 0, n.text, n.person_id, n.created_at) for n in notes[row.id or 0]
+            ],
+            assigned_at=row.assigned_at,
+            finished_at=row.finished_at,
+            completion_target_at=row.completion_target_at,
+            custom_fields=row.custom_fields,
         )
-    )
-    notes = session.exec(
-        select(models.Note).where(models.Note.task_id == row.id).order_by(col(models.Note.id))
-    ).all()
-    return Task(
-        id=row.id or 0,
-        title=row.subject,
-        status=canvas_status(row.status),
-        xurrent_status=str(row.status),
-        category=str(row.category),
-        creator_id=row.created_by_id,
-        team_id=row.team_id,
-        member_id=row.member_id,
-        due=row.due_at,
-        labels=labels,
-        comments=[Comment(n.id or 0, n.text, n.person_id, n.created_at) for n in notes],
-        assigned_at=row.assigned_at,
-        finished_at=row.finished_at,
-        completion_target_at=row.completion_target_at,
-        custom_fields=row.custom_fields,
-    )
+        for row in rows
+    ]
 
 
 def _task_id(task: Task | int) -> int:
@@ -398,17 +415,32 @@ def list_tasks(
     creator: Person | None = None,
     *,
     query: Mapping[str, str] | None = None,
+    view: str | None = None,
+    me: Person | None = None,
 ) -> list[Task]:
     """Tasks filtered by status (Canvas view or 002 status), assignee and creator, newest first.
 
     ``assignee=None`` lists unassigned tasks; leaving it out lists any. ``query`` takes
-    the REST API's filters, e.g. ``{"impact": "high,top", "due_at": "<2026-02-01"}``.
+    the REST API's filters and sort, through the same query layer, e.g.
+    ``{"impact": "high,top", "due_at": "<2026-02-01", "sort": "due_at"}``; ``view`` one of
+    its predefined filters (``"assigned_to_me"``, ``"open"``...) as seen by ``me`` (by
+    default the service user).
 
-    Raises: QueryError for a filter that cannot be used; TaskValidationError.
+    Raises: QueryError for a filter that cannot be used; SortError; TaskValidationError.
     """
     ctx = current()
-    where = parse_filters(TASK_QUERY, list((query or {}).items()))
+    params = list((query or {}).items())
+    where = parse_filters(TASK_QUERY, params, TASK_TRACKOPS)
+    order = parse_sort(TASK_QUERY, (query or {}).get("sort"))
     statement = select(models.Task).where(models.Task.account_id == ctx.account_id, where)
+    if view is not None:
+        if view not in TASK_VIEWS:
+            raise TaskValidationError(
+                f"unknown view {view!r} (one of {', '.join(TASK_VIEWS)})",
+                code="invalid_value",
+                params={"field": "view"},
+            )
+        statement = statement.where(TASK_VIEWS[view](_actor_id(me)))
     if status is not None:
         statement = statement.where(col(models.Task.status).in_(_statuses_for(status)))
     if assignee is None:
@@ -422,8 +454,8 @@ def list_tasks(
     if creator is not None:
         statement = statement.where(models.Task.created_by_id == creator.id)
     with session_scope(ctx.settings, write=False) as session:
-        rows = session.exec(statement.order_by(col(models.Task.id).desc())).all()
-        return [_snapshot(session, row) for row in rows]
+        rows = session.exec(statement.order_by(*(key.clause() for key in order))).all()
+        return _snapshots(session, rows)
 
 
 def _statuses_for(status: str) -> list[str]:

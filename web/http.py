@@ -10,8 +10,8 @@ from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
-from tasks_service.queries import MAX_PER_PAGE, Page, PageRequest
-from tasks_service.querying import ResourceQuery, parse_filters, parse_sort
+from tasks_service.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, ListQuery, Page, parse_list
+from tasks_service.querying import Extra, ResourceQuery
 from tasks_service.schemas import validate
 from tasks_service.settings import Settings
 from web.errors import ApiError
@@ -108,43 +108,53 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def query_filter(resource: ResourceQuery) -> Any:
-    """The request's filter parameters as one SQL condition (400 on a bad one)."""
-    return parse_filters(resource, list(request.args.items(multi=True)))
-
-
-def sort_order(resource: ResourceQuery) -> list[Any]:
-    """ORDER BY for the request's ``?sort=`` (400 for a field that may not be sorted on)."""
-    return parse_sort(resource, request.args.get("sort"))
-
-
-def page_request() -> PageRequest:
-    return PageRequest(
+def list_query(resource: ResourceQuery, extra: Extra | None = None) -> ListQuery:
+    """The request's filters, sort, fields and page (400 for anything unusable)."""
+    return parse_list(
+        resource,
+        list(request.args.items(multi=True)),
         page=_int_arg("page", 1, 1, 10_000_000),
-        per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE),
+        per_page=_int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+        extra=extra,
+        cursor_threshold=settings().cursor_threshold,
     )
 
 
-def _page_url(page: int) -> str:
-    params = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
-    params.append(("page", str(page)))
+def _url(**changes: str | None) -> str:
+    """This request's URL with the paging parameters replaced (the others kept)."""
+    params = [
+        (k, v) for k, v in request.args.items(multi=True) if k not in ("page", "search_after")
+    ]
+    params += [(k, v) for k, v in changes.items() if v is not None]
     return f"{request.base_url}?{urlencode(params)}"
 
 
 def page_response(page: Page[Any], items: list[dict[str, Any]]) -> Response:
-    """A JSON array with 4me's pagination headers and an RFC 8288 ``Link`` header."""
+    """A JSON array with 4me's pagination headers and an RFC 8288 ``Link`` header.
+
+    Paged by number: ``first``, ``prev``, ``next``, ``last``; past the offset threshold
+    ``next`` carries a cursor instead. Paged by cursor: ``next`` carries the cursor; a
+    cursor walks forward, so ``first`` starts a new walk and there is no ``prev``/``last``.
+    """
     response = jsonify(items)
     response.headers["X-Pagination-Per-Page"] = str(page.per_page)
     response.headers["X-Pagination-Current-Page"] = str(page.page)
     response.headers["X-Pagination-Total-Pages"] = str(page.total_pages)
     response.headers["X-Pagination-Total-Entries"] = str(page.total)
-    links = [(1, "first")]
-    if page.page > 1:
-        links.append((min(page.page - 1, page.total_pages), "prev"))
-    if page.page < page.total_pages:
-        links.append((page.page + 1, "next"))
-    links.append((page.total_pages, "last"))
-    response.headers["Link"] = ", ".join(f'<{_page_url(n)}>; rel="{rel}"' for n, rel in links)
+    if page.cursor_mode:
+        links = [(_url(search_after=""), "first")]
+        if page.next_cursor is not None:
+            links.append((_url(search_after=page.next_cursor), "next"))
+    else:
+        links = [(_url(page="1"), "first")]
+        if page.page > 1:
+            links.append((_url(page=str(min(page.page - 1, page.total_pages))), "prev"))
+        if page.next_cursor is not None:
+            links.append((_url(search_after=page.next_cursor), "next"))
+        elif page.page < page.total_pages:
+            links.append((_url(page=str(page.page + 1)), "next"))
+        links.append((_url(page=str(page.total_pages)), "last"))
+    response.headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
     return response
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
 from flask import Blueprint, Response
 
-from tasks_service import identity
+from tasks_service import identity, queries
 from tasks_service.db import session_scope
-from tasks_service.queries import Page
 from tasks_service.schemas import (
     PERSON_READONLY,
     TEAM_READONLY,
@@ -19,27 +15,10 @@ from tasks_service.schemas import (
     TeamCreate,
     TeamUpdate,
 )
-from tasks_service.serializers import serialize_person, serialize_team
-from web.http import actor, json_response, page_request, page_response, parse_body, settings
+from tasks_service.serializers import pick, serialize_person, serialize_team
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
 
 bp = Blueprint("people", __name__)
-T = TypeVar("T")
-
-
-def _list_response(rows: Sequence[T], serialize: Callable[[T], dict[str, Any]]) -> Response:
-    """A page of a small collection (people, teams) held in memory whole.
-
-    Issue 4 moves these onto the shared query layer (filters, sorting, paging in SQL).
-    """
-    request = page_request()
-    start = (request.page - 1) * request.per_page
-    page: Page[T] = Page(
-        items=list(rows[start : start + request.per_page]),
-        total=len(rows),
-        page=request.page,
-        per_page=request.per_page,
-    )
-    return page_response(page, [serialize(row) for row in page.items])
 
 
 @bp.get("/people/me")
@@ -51,8 +30,10 @@ def me() -> Response:
 
 @bp.get("/people")
 def list_people() -> Response:
+    query = list_query(queries.PERSON_QUERY)
     with session_scope(settings(), write=False) as session:
-        return _list_response(identity.list_people(session, actor().account_id), serialize_person)
+        page = queries.list_people(session, actor().account_id, query)
+        return page_response(page, pick([serialize_person(p) for p in page.items], page.fields))
 
 
 @bp.post("/people")
@@ -83,15 +64,18 @@ def update_person(person_id: int) -> Response:
 
 @bp.get("/people/<id:person_id>/teams")
 def person_teams(person_id: int) -> Response:
+    query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
-        teams = identity.list_person_teams(session, actor().account_id, person_id)
-        return _list_response(teams, serialize_team)
+        page = queries.list_person_teams(session, actor().account_id, person_id, query)
+        return page_response(page, pick([serialize_team(t) for t in page.items], page.fields))
 
 
 @bp.get("/teams")
 def list_teams() -> Response:
+    query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
-        return _list_response(identity.list_teams(session, actor().account_id), serialize_team)
+        page = queries.list_teams(session, actor().account_id, query)
+        return page_response(page, pick([serialize_team(t) for t in page.items], page.fields))
 
 
 @bp.post("/teams")
@@ -123,9 +107,10 @@ def update_team(team_id: int) -> Response:
 
 @bp.get("/teams/<id:team_id>/members")
 def team_members(team_id: int) -> Response:
+    query = list_query(queries.PERSON_QUERY)
     with session_scope(settings(), write=False) as session:
-        members = identity.list_team_members(session, actor().account_id, team_id)
-        return _list_response(members, serialize_person)
+        page = queries.list_team_members(session, actor().account_id, team_id, query)
+        return page_response(page, pick([serialize_person(p) for p in page.items], page.fields))
 
 
 @bp.post("/teams/<id:team_id>/members")

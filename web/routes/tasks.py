@@ -8,22 +8,13 @@ from tasks_service import queries
 from tasks_service.db import session_scope
 from tasks_service.schemas import TASK_READONLY, LabelsAdd, NoteCreate, TaskCreate, TaskUpdate
 from tasks_service.serializers import (
-    TASK_COLLECTION_FIELDS,
+    pick,
     serialize_events,
     serialize_notes,
     serialize_task,
     serialize_tasks,
 )
-from web.http import (
-    actor,
-    json_response,
-    page_request,
-    page_response,
-    parse_body,
-    query_filter,
-    settings,
-    sort_order,
-)
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.submit import payload, submit
 
 bp = Blueprint("tasks", __name__)
@@ -35,23 +26,27 @@ def create_task() -> Response:
     return submit("task.create", payload(data))
 
 
-def task_page(workflow_id: int | None = None) -> Response:
-    """A page of the account's tasks (or a workflow's), filtered and sorted as asked."""
+def task_page(workflow_id: int | None = None, view: str | None = None) -> Response:
+    """A page of the account's tasks (or a workflow's, or a predefined filter's),
+    filtered, sorted and paged as asked."""
+    query = list_query(queries.TASK_QUERY, queries.TASK_TRACKOPS)
+    condition = queries.TASK_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
         page = queries.list_tasks(
-            session,
-            actor().account_id,
-            page_request(),
-            workflow_id=workflow_id,
-            where=query_filter(queries.TASK_QUERY),
-            order=sort_order(queries.TASK_QUERY),
+            session, actor().account_id, query, workflow_id=workflow_id, view=condition
         )
-        return page_response(page, serialize_tasks(session, page.items, TASK_COLLECTION_FIELDS))
+        return page_response(page, serialize_tasks(session, page.items, page.fields))
 
 
 @bp.get("/tasks")
 def list_tasks() -> Response:
     return task_page()
+
+
+@bp.get(f"/tasks/<any({', '.join(queries.TASK_VIEWS)}):view>")
+def list_task_view(view: str) -> Response:
+    """002's predefined filters: /tasks/open, /tasks/assigned_to_me, ..."""
+    return task_page(view=view)
 
 
 @bp.get("/tasks/<id:task_id>")
@@ -70,8 +65,9 @@ def update_task(task_id: int) -> Response:
 @bp.get("/tasks/<id:task_id>/notes")
 def list_notes(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        page = queries.list_notes(session, actor().account_id, task_id, page_request())
-        return page_response(page, serialize_notes(session, page.items))
+        query = list_query(queries.NOTE_QUERY)
+        page = queries.list_notes(session, actor().account_id, task_id, query)
+        return page_response(page, pick(serialize_notes(session, page.items), page.fields))
 
 
 @bp.post("/tasks/<id:task_id>/notes")
@@ -94,5 +90,6 @@ def remove_label(task_id: int, name: str) -> Response:
 @bp.get("/tasks/<id:task_id>/events")
 def list_events(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        page = queries.list_events(session, actor().account_id, task_id, page_request())
-        return page_response(page, serialize_events(session, page.items))
+        query = list_query(queries.EVENT_QUERY)
+        page = queries.list_events(session, actor().account_id, task_id, query)
+        return page_response(page, pick(serialize_events(session, page.items), page.fields))

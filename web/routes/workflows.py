@@ -13,20 +13,8 @@ from tasks_service.schemas import (
     WorkflowCreate,
     WorkflowUpdate,
 )
-from tasks_service.serializers import (
-    serialize_workflow,
-    serialize_workflows,
-)
-from web.http import (
-    actor,
-    json_response,
-    page_request,
-    page_response,
-    parse_body,
-    query_filter,
-    settings,
-    sort_order,
-)
+from tasks_service.serializers import pick, serialize_workflow, serialize_workflows
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.routes.tasks import task_page
 from web.submit import payload, submit
 
@@ -40,16 +28,18 @@ def create_workflow() -> Response:
 
 
 @bp.get("/workflows")
-def list_workflows() -> Response:
+def list_workflows(view: str | None = None) -> Response:
+    query = list_query(queries.WORKFLOW_QUERY)
+    condition = queries.WORKFLOW_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
-        page = queries.list_workflows(
-            session,
-            actor().account_id,
-            page_request(),
-            where=query_filter(queries.WORKFLOW_QUERY),
-            order=sort_order(queries.WORKFLOW_QUERY),
-        )
-        return page_response(page, serialize_workflows(session, page.items))
+        page = queries.list_workflows(session, actor().account_id, query, view=condition)
+        return page_response(page, pick(serialize_workflows(session, page.items), page.fields))
+
+
+@bp.get(f"/workflows/<any({', '.join(queries.WORKFLOW_VIEWS)}):view>")
+def list_workflow_view(view: str) -> Response:
+    """002's predefined filters: /workflows/open, /completed, /managed_by_me."""
+    return list_workflows(view)
 
 
 @bp.get("/workflows/<id:workflow_id>")
