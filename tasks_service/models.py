@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -114,6 +124,11 @@ class ApiToken(SQLModel, table=True):
 
 
 class Workflow(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_workflow_account_status", "account_id", "status"),
+        Index("ix_workflow_manager_id", "manager_id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     subject: str = Field(max_length=255)
@@ -126,17 +141,50 @@ class Workflow(SQLModel, table=True):
     completed_at: datetime | None = _ts()
 
 
+def _where_present(column: str) -> dict[str, Any]:
+    condition = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": condition, "sqlite_where": condition}
+
+
+#: The indexes behind the task lists (issue 4): each filterable field with the account
+#: first (every list is one account's); references with ``id`` for "newest first";
+#: fields that are mostly empty and not sortable only where they are set.
+TASK_INDEXES = (
+    Index("ix_task_account_id_id", "account_id", "id"),
+    Index("ix_task_account_status", "account_id", "status", "id"),
+    Index("ix_task_account_impact", "account_id", "impact"),
+    Index("ix_task_account_category", "account_id", "category"),
+    Index("ix_task_account_subject", "account_id", "subject", "id"),
+    Index("ix_task_account_source", "account_id", "source"),
+    Index("ix_task_account_source_id", "account_id", "source_id", "id"),
+    Index("ix_task_account_planned_duration", "account_id", "planned_duration"),
+    Index("ix_task_account_completion_target_at", "account_id", "completion_target_at", "id"),
+    Index("ix_task_account_finished_at", "account_id", "finished_at", "id"),
+    Index("ix_task_account_created_at", "account_id", "created_at", "id"),
+    Index("ix_task_account_updated_at", "account_id", "updated_at", "id"),
+    Index("ix_task_team_id", "team_id", "id"),
+    Index("ix_task_member_id", "member_id", "id"),
+    Index("ix_task_workflow_id", "workflow_id", "id"),
+    *(
+        Index(f"ix_task_account_{name}", "account_id", name, **_where_present(name))
+        for name in ("due_at", "alert_at", "alert_sent_at", "start_at", "waiting_until")
+    ),
+)
+
+
 class Task(SQLModel, table=True):
+    __table_args__ = TASK_INDEXES
+
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="account.id", index=True)
-    workflow_id: int | None = Field(default=None, foreign_key="workflow.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    workflow_id: int | None = Field(default=None, foreign_key="workflow.id")
     subject: str = Field(max_length=255)
     # Enumerations are stored by value as plain strings (no native enum types to migrate).
     category: TaskCategory = Field(sa_type=String(32))
     impact: TaskImpact | None = Field(default=None, sa_type=String(16))
     status: TaskStatus = Field(default=TaskStatus.registered, sa_type=String(32))
-    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
-    member_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    member_id: int | None = Field(default=None, foreign_key="person.id")
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     instructions: str | None = Field(default=None, sa_type=Text)
     planned_duration: int | None = None
@@ -160,6 +208,8 @@ class Task(SQLModel, table=True):
 
 class TaskLabel(SQLModel, table=True):
     __tablename__ = "task_label"
+    # The primary key finds a task's labels; this finds a label's tasks (?labels=).
+    __table_args__ = (Index("ix_task_label_name", "name", "task_id"),)
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
     name: str = Field(max_length=100, primary_key=True)
@@ -167,9 +217,11 @@ class TaskLabel(SQLModel, table=True):
 
 
 class Note(SQLModel, table=True):
+    __table_args__ = (Index("ix_note_task_id", "task_id", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
     person_id: int | None = Field(default=None, foreign_key="person.id")
     text: str = Field(sa_type=Text)
     created_at: datetime = _created()
@@ -179,10 +231,11 @@ class TaskEvent(SQLModel, table=True):
     """One change to a task: who, when, what (``changes`` maps field -> [old, new])."""
 
     __tablename__ = "task_event"
+    __table_args__ = (Index("ix_task_event_task_id", "task_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
     person_id: int | None = Field(default=None, foreign_key="person.id")
     action: str = Field(max_length=32)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

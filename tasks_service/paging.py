@@ -108,20 +108,30 @@ def parse_list(
     )
 
 
+def list_statements(
+    entity: Any, conditions: Sequence[ColumnElement[bool]], query: ListQuery
+) -> tuple[Any, Any]:
+    """The count and the page statement of a list (the page selects the sort keys too,
+    to make the next cursor from its last row; it asks one row more than the page, to
+    know whether there is a next one)."""
+    where = [*conditions, query.where]
+    count = select(func.count()).select_from(entity).where(*where)
+    keys = [key.expression.label(f"sort_key_{i}") for i, key in enumerate(query.sort)]
+    page = select(entity, *keys).where(*where).order_by(*(key.clause() for key in query.sort))
+    if query.after is not None:
+        page = page.where(after_condition(query.sort, query.after))
+    else:
+        page = page.offset((query.page - 1) * query.per_page)
+    return count, page.limit(query.per_page + 1)
+
+
 def run_list(
     session: Session, entity: Any, conditions: Sequence[ColumnElement[bool]], query: ListQuery
 ) -> Page[Any]:
     """The page of ``entity`` rows matching ``conditions`` and the query: two statements."""
-    where = [*conditions, query.where]
-    total = session.exec(select(func.count()).select_from(entity).where(*where)).one()
-    keys = [key.expression.label(f"sort_key_{i}") for i, key in enumerate(query.sort)]
-    statement = select(entity, *keys).where(*where).order_by(*(key.clause() for key in query.sort))
-    if query.after is not None:
-        statement = statement.where(after_condition(query.sort, query.after))
-    else:
-        statement = statement.offset((query.page - 1) * query.per_page)
-    # One row more than the page says whether there is a next one.
-    rows = session.exec(statement.limit(query.per_page + 1)).all()
+    count, statement = list_statements(entity, conditions, query)
+    total = session.exec(count).one()
+    rows = session.exec(statement).all()
     more, rows = len(rows) > query.per_page, rows[: query.per_page]
     next_cursor = None
     if more and (query.cursor_mode or query.page * query.per_page >= query.cursor_threshold):

@@ -66,7 +66,8 @@ def _labels_condition(operator: str, names: list[str]) -> ColumnElement[bool]:
 
 
 def _moment(name: str, column: object) -> FieldSpec:
-    return FieldSpec(name, Kind.moment, column)
+    # Every record has these two; saying so keeps cursor conditions free of "or null".
+    return FieldSpec(name, Kind.moment, column, nullable=name not in ("created_at", "updated_at"))
 
 
 #: Filterable task fields: those 002 lists, plus the dates of 001/003, labels and
@@ -254,13 +255,21 @@ def list_tasks(
 ) -> Page[Task]:
     """A page of the account's tasks (or one workflow's) matching ``query`` and the
     predefined filter ``view``. Raises: NotFound for a workflow of another account."""
-    conditions = [col(Task.account_id) == account_id]
     if workflow_id is not None:
         get_workflow(session, account_id, workflow_id)
+    return run_list(session, Task, task_list_conditions(account_id, workflow_id, view), query)
+
+
+def task_list_conditions(
+    account_id: int, workflow_id: int | None = None, view: ColumnElement[bool] | None = None
+) -> list[ColumnElement[bool]]:
+    """What every task list of an account (or of one of its workflows) starts from."""
+    conditions = [col(Task.account_id) == account_id]
+    if workflow_id is not None:
         conditions.append(col(Task.workflow_id) == workflow_id)
     if view is not None:
         conditions.append(view)
-    return run_list(session, Task, conditions, query)
+    return conditions
 
 
 def get_workflow(session: Session, account_id: int, workflow_id: int) -> Workflow:

@@ -156,8 +156,10 @@ def _sort_expression(spec: FieldSpec) -> Any:
 
 
 def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]:
-    """The ORDER BY of ``?sort=a,-b``. ``id`` (descending) ends every order, so that an
-    order is total: pages are stable and a cursor names exactly one position."""
+    """The ORDER BY of ``?sort=a,-b``. ``id`` ends every order, so that an order is total:
+    pages are stable and a cursor names exactly one position. It goes the way of the last
+    key, so that one index on (account, key, id) read in one direction serves the order
+    and a cursor in it."""
     names = [n.strip() for n in (text or resource.default_sort).split(",") if n.strip()]
     bad = [n.lstrip("-") for n in names if n.lstrip("-") not in resource.sortable]
     if bad:
@@ -172,7 +174,7 @@ def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]
         )
     if not any(key.name == "id" for key in keys):
         spec = resource.sortable["id"]
-        keys.append(SortKey("id", spec.column, True, Kind.integer, False))
+        keys.append(SortKey("id", spec.column, keys[-1].descending, Kind.integer, False))
     return tuple(keys)
 
 

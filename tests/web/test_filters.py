@@ -163,7 +163,7 @@ SORTS = [
     ("", "edcba"),  # default: newest first
     ("id", "abcde"),
     ("-id", "edcba"),
-    ("impact", "bdaec"),  # low, high (d before a: id ends the order, newest first), then empty
+    ("impact", "badce"),  # low, high, then empty; id ends the order, going the same way
     ("-impact", "ecdab"),  # empty first going down, then high (d, a), then low
     ("status,-id", "ecbad"),  # declared order: registered, assigned, completed
     ("-status,id", "dabce"),
