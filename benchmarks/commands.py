@@ -19,17 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-import sqlalchemy
 from sqlmodel import func, select
 
+from benchmarks.common import free_port, process_env, stack, wait_http
 from tasks_service import migrate
-from tasks_service.db import reset_engines, session_scope
+from tasks_service.db import session_scope
 from tasks_service.identity import do_create_account
 from tasks_service.models import Operation
 from tasks_service.settings import Settings
@@ -55,41 +54,6 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKS_")}
-    env.update(
-        TASKS_ENV="production",
-        TASKS_LOG_LEVEL="WARNING",
-        TASKS_DATA_DIR=str(settings.resolved_data_dir),
-        PYTHONPATH=str(ROOT),
-    )
-    if settings.database_url:
-        env["TASKS_DATABASE_URL"] = settings.database_url
-    if settings.broker_url:
-        env["TASKS_BROKER_URL"] = settings.broker_url
-        env["TASKS_BROKER_PREFIX"] = settings.broker_prefix
-    return env
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def _load(
     url: str, bodies: list[dict], headers: dict[str, str], concurrency: int, expect: int
 ) -> tuple[float, list[float]]:
@@ -110,31 +74,6 @@ def _load(
     with ThreadPoolExecutor(concurrency) as pool:
         latencies = list(pool.map(one, bodies))
     return time.perf_counter() - started, latencies
-
-
-def _stack(backend: str, workdir: Path) -> tuple[Settings, callable]:
-    if backend == "sqlite":
-        settings = Settings(database_url=None, broker_url=None, data_dir=workdir)
-        return settings, lambda: None
-    base = Settings()
-    url = sqlalchemy.make_url(base.test_database_url)
-    name = f"tasks_bench_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    settings = Settings(
-        database_url=url.set(database=name).render_as_string(hide_password=False),
-        broker_url=base.test_broker_url,
-        broker_prefix=f"bench-{uuid.uuid4().hex[:6]}:",
-        data_dir=workdir,
-    )
-
-    def drop() -> None:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return settings, drop
 
 
 def _wait_worker(api: str, auth: dict[str, str], timeout: float = 90) -> None:
@@ -160,15 +99,15 @@ def _pending(settings: Settings) -> int:
 
 def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
-    settings, cleanup = _stack(backend, workdir)
+    settings, cleanup = stack(backend, workdir)
     migrate.upgrade(settings)
     with session_scope(settings) as session:
         account, _admin, token = do_create_account(
             session, "bench", "Bench", "Bench", "bench@bench.example"
         )
         account_id = account.id
-    env = _env(settings)
-    api_port, base_port = _free_port(), _free_port()
+    env = process_env(settings)
+    api_port, base_port = free_port(), free_port()
     cli = [sys.executable, "-m", "tasks_service.cli"]
     gunicorn = [
         sys.executable,
@@ -210,8 +149,8 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
     results: list[Result] = []
     try:
         api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-        _wait_http(f"{api}/healthz")
-        _wait_http(f"{base}/")
+        wait_http(f"{api}/healthz")
+        wait_http(f"{base}/")
         auth = {"Authorization": f"Bearer {token}", "X-Xurrent-Account": "bench"}
         body = {"subject": "Benchmark task", "category": "implementation"}
         bodies = [dict(body) for _ in range(n)]

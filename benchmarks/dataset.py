@@ -142,7 +142,8 @@ JOIN bench_refs r USING (no)
 LEFT JOIN bench_workflows w ON w.account_id = r.account_id;
 
 INSERT INTO task_label (task_id, name, created_at)
-SELECT t.id, (ARRAY['network', 'database', 'security', 'customer', 'backup'])[1 + (t.id + k) % 5],
+SELECT t.id,
+       (ARRAY['network', 'database', 'security', 'customer', 'backup'])[1 + (t.id / 5 + 2 * k) % 5],
        now()
 FROM task t CROSS JOIN generate_series(0, 1) k
 WHERE t.account_id IN (SELECT id FROM bench_account) AND t.id % 5 = 0 AND (k = 0 OR t.id % 2 = 0)

@@ -1,0 +1,78 @@
+"""Helpers shared by the benchmarks: a stack per backend, the processes' environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import sqlalchemy
+
+from tasks_service.db import reset_engines
+from tasks_service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKS_")}
+    env.update(
+        TASKS_ENV="production",
+        TASKS_LOG_LEVEL="WARNING",
+        TASKS_DATA_DIR=str(settings.resolved_data_dir),
+        PYTHONPATH=str(ROOT),
+    )
+    if settings.database_url:
+        env["TASKS_DATABASE_URL"] = settings.database_url
+    if settings.broker_url:
+        env["TASKS_BROKER_URL"] = settings.broker_url
+        env["TASKS_BROKER_PREFIX"] = settings.broker_prefix
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stack(backend: str, workdir: Path) -> tuple[Settings, Callable[[], None]]:
+    """Settings of a fresh stack (a new PostgreSQL database, or SQLite files in
+    ``workdir``) and the function that drops it."""
+    if backend == "sqlite":
+        settings = Settings(database_url=None, broker_url=None, data_dir=workdir)
+        return settings, lambda: None
+    base = Settings()
+    url = sqlalchemy.make_url(base.test_database_url)
+    name = f"tasks_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    settings = Settings(
+        database_url=url.set(database=name).render_as_string(hide_password=False),
+        broker_url=base.test_broker_url,
+        broker_prefix=f"bench-{uuid.uuid4().hex[:6]}:",
+        data_dir=workdir,
+    )
+
+    def drop() -> None:
+        reset_engines()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return settings, drop

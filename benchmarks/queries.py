@@ -1,0 +1,256 @@
+"""List latency through the REST API on a million tasks (PostgreSQL).
+
+    python -m benchmarks.queries [--tasks 1000000] [--repeat 30] [--database-url URL]
+
+Fills a fresh PostgreSQL database with ``benchmarks.dataset`` (1,000,000 tasks, 50
+accounts of skewed sizes, 2,000 people, 200 teams), starts a real ``tasks-service web``
+(gunicorn, 2 workers x 8 threads) and times, one request at a time over real HTTP:
+
+- the six predefined task filters, as the person with the most tasks of the largest
+  account (about a fifth of all tasks);
+- ten representative filter + sort combinations in that account;
+- page 1 and page 5,000 (20 per page: rows 99,981-100,000) of two large results, by
+  page number (offset, the baseline: it reads every row before the page) and by cursor.
+  The cursor for page 5,000 is the one the ``next`` link of page 4,999 carries; the run
+  checks that both ways return the same rows.
+
+Prints p50 / p95 per query, p95 against the 50 ms aim, and deep page / page 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+import sqlalchemy
+from sqlmodel import Session
+
+from benchmarks.common import ROOT, free_port, process_env, stack, wait_http
+from benchmarks.dataset import fill
+from tasks_service import migrate
+from tasks_service.identity import do_create_token
+from tasks_service.models import Task
+from tasks_service.paging import encode_cursor, list_statements, parse_list
+from tasks_service.queries import TASK_QUERY, task_list_conditions
+
+AIM_MS = 50.0
+DEEP_PAGE = 5_000
+PER_PAGE = 20
+
+
+@dataclass
+class Timing:
+    group: str
+    name: str
+    total: int
+    latencies: list[float]
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+
+def _time(
+    session: requests.Session, url: str, params: dict[str, str], headers: dict[str, str], n: int
+) -> tuple[list[float], requests.Response]:
+    response = None
+    for _ in range(3):  # warm: this worker's connection pool, caches, prepared plans
+        response = session.get(url, params=params, headers=headers, timeout=60)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} {params}: {response.status_code} {response.text[:300]}")
+    latencies = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = session.get(url, params=params, headers=headers, timeout=60)
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text[:300]
+    assert response is not None
+    return latencies, response
+
+
+def _references(engine: sqlalchemy.Engine) -> dict[str, object]:
+    """The largest account, its admin, its busiest member, one of that member's teams."""
+    with engine.connect() as conn:
+        account_id, slug = conn.exec_driver_sql(
+            "SELECT a.id, a.slug FROM account a JOIN task t ON t.account_id = a.id"
+            " GROUP BY a.id ORDER BY count(*) DESC LIMIT 1"
+        ).one()
+        admin = conn.exec_driver_sql(
+            "SELECT min(id) FROM person WHERE account_id = %s AND admin", (account_id,)
+        ).scalar_one()
+        me = conn.exec_driver_sql(
+            "SELECT member_id FROM task WHERE account_id = %s AND member_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            (account_id,),
+        ).scalar_one()
+        team = conn.exec_driver_sql(
+            "SELECT team_id FROM team_membership WHERE person_id = %s LIMIT 1", (me,)
+        ).scalar_one()
+    return {"account_id": account_id, "slug": slug, "admin": admin, "me": me, "team": team}
+
+
+def _cursor_for_page(engine: sqlalchemy.Engine, account_id: int, sort: str, page: int) -> str:
+    """The cursor that page ``page - 1``'s ``next`` link carries: the keys of its last row."""
+    before = parse_list(TASK_QUERY, [("sort", sort)], page=page - 1, per_page=PER_PAGE)
+    _count, statement = list_statements(Task, task_list_conditions(account_id), before)
+    with Session(engine) as session:
+        last = session.exec(statement).all()[PER_PAGE - 1]
+    return encode_cursor(before.sort_text, tuple(last[1:]), page)
+
+
+def run(tasks: int, repeat: int, database_url: str | None) -> tuple[list[Timing], dict[str, float]]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-queries-"))
+    settings, cleanup = stack("postgres", workdir)
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    timings: list[Timing] = []
+    facts: dict[str, float] = {}
+    web = None
+    try:
+        migrate.upgrade(settings)
+        engine = sqlalchemy.create_engine(settings.effective_database_url)
+        facts["fill_seconds"] = fill(engine, tasks=tasks)
+        refs = _references(engine)
+        with Session(engine) as session:
+            admin_token = do_create_token(session, int(refs["account_id"]), int(refs["admin"]))
+            my_token = do_create_token(session, int(refs["account_id"]), int(refs["me"]))
+            session.commit()
+        port = free_port()
+        web = subprocess.Popen(
+            [sys.executable, "-m", "tasks_service.cli", "web", "--port", str(port)],
+            env=process_env(settings),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        api = f"http://127.0.0.1:{port}"
+        wait_http(f"{api}/healthz")
+        slug = str(refs["slug"])
+        as_admin = {"Authorization": f"Bearer {admin_token}", "X-Xurrent-Account": slug}
+        as_me = {"Authorization": f"Bearer {my_token}", "X-Xurrent-Account": slug}
+        http = requests.Session()
+
+        def measure(
+            group: str, name: str, path: str, params: dict[str, str], headers: dict[str, str]
+        ) -> requests.Response:
+            latencies, response = _time(http, f"{api}{path}", params, headers, repeat)
+            total = int(response.headers["X-Pagination-Total-Entries"])
+            timings.append(Timing(group, name, total, latencies))
+            return response
+
+        for view in (
+            "finished",
+            "open",
+            "managed_by_me",
+            "assigned_to_my_team",
+            "assigned_to_me",
+            "approval_by_me",
+        ):
+            measure("predefined", f"/tasks/{view}", f"/v1/tasks/{view}", {}, as_me)
+
+        me, team = str(refs["me"]), str(refs["team"])
+        combos = [
+            {"status": "assigned,accepted,in_progress", "sort": "completion_target_at"},
+            {"impact": "high,top", "status!": "completed,canceled", "sort": "-updated_at"},
+            {"team": team, "sort": "-created_at"},
+            {"member": me, "status": "in_progress"},
+            {"finished_at": ">=2026-01-01<2026-02-01", "sort": "-finished_at"},
+            {"due_at": "<2026-06-01", "status": "assigned,accepted"},
+            {"labels": "security", "impact": "top"},
+            {"created_from": "2026-06-01", "created_to": "2026-06-15", "sort": "created_at"},
+            {"title": "backup", "status": "waiting_for"},
+            {"category": "approval", "sort": "-status,impact", "fields": "subject,status,member"},
+        ]
+        for params in combos:
+            name = "&".join(f"{k}={v}" for k, v in params.items())
+            measure("filter+sort", name, "/v1/tasks", params, as_admin)
+
+        for sort in ("-id", "created_at"):
+            first = measure("deep", f"sort={sort} page 1", "/v1/tasks", {"sort": sort}, as_admin)
+            # Page 5,000 when the list is that long (it is at 1M tasks), else near its end.
+            deep = min(DEEP_PAGE, int(first.headers["X-Pagination-Total-Pages"]) - 1)
+            offset = measure(
+                "deep",
+                f"sort={sort} page {deep} by offset",
+                "/v1/tasks",
+                {"sort": sort, "page": str(deep)},
+                as_admin,
+            )
+            cursor = _cursor_for_page(engine, int(refs["account_id"]), sort, deep)
+            by_cursor = measure(
+                "deep",
+                f"sort={sort} page {deep} by cursor",
+                "/v1/tasks",
+                {"sort": sort, "search_after": cursor},
+                as_admin,
+            )
+            same = [t["id"] for t in by_cursor.json()] == [t["id"] for t in offset.json()]
+            if not same:
+                raise RuntimeError(f"sort={sort}: page {deep} differs by cursor and offset")
+            # The next link of a deep offset page carries a cursor (past the threshold).
+            following = by_cursor.links["next"]["url"]
+            assert "search_after" in dict(parse_qsl(urlsplit(following).query))
+        engine.dispose()
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(20)
+        if not database_url:
+            cleanup()
+    return timings, facts
+
+
+def print_table(timings: list[Timing], facts: dict[str, float], tasks: int, repeat: int) -> None:
+    print(
+        f"\nlists over HTTP: {tasks:,} tasks loaded in {facts['fill_seconds']:.0f} s, "
+        f"{repeat} timed requests each, one at a time, {os.cpu_count()} cores"
+    )
+    header = f"{'group':12} {'query':72} {'entries':>8} {'p50 ms':>7} {'p95 ms':>7} {'ratio':>12}"
+    print(header)
+    print("-" * len(header))
+    page_one: dict[str, float] = {}
+    for t in timings:
+        if t.group == "deep" and t.name.endswith("page 1"):
+            page_one[t.name.split(" ")[0]] = t.p50
+        if t.group == "deep" and not t.name.endswith("page 1"):
+            ratio = f"{t.p50 / page_one[t.name.split(' ')[0]]:.2f}x page 1"
+        else:
+            ratio = f"{t.pct(0.95) / AIM_MS:.2f}x aim"
+        print(
+            f"{t.group:12} {t.name[:72]:72} {t.total:8} {t.p50:7.1f} {t.pct(0.95):7.1f} {ratio:>12}"
+        )
+    print(
+        f"ratio: p95 / the {AIM_MS:.0f} ms aim for page-1 queries; for deep pages, p50 of "
+        "the deep page / p50 of page 1 of the same list (aim for cursors: within 2x)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--database-url", help="an existing, empty database to fill (kept afterwards)"
+    )
+    args = parser.parse_args()
+    timings, facts = run(args.tasks, args.repeat, args.database_url)
+    print_table(timings, facts, args.tasks, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
