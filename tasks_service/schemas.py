@@ -7,8 +7,10 @@ turns pydantic's errors into one ``TaskValidationError`` listing every bad field
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, date, datetime, time
+from itertools import pairwise
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -19,6 +21,8 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     ValidationError,
+    field_validator,
+    model_validator,
 )
 
 from tasks_service.errors import TaskValidationError
@@ -272,3 +276,79 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
 def provided(model: BaseModel) -> dict[str, Any]:
     """The fields the client actually sent (``null`` included), by field name."""
     return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+# --- calendars ---------------------------------------------------------------------------
+
+
+def _clock(value: Any) -> Any:
+    """``"HH:MM"``; ``"24:00"`` (end of day) becomes None."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        raise ValueError('must be a time of day "HH:MM"')
+    if value == "24:00":
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError('must be a time of day "HH:MM" from 00:00 to 24:00') from None
+
+
+class ServiceHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    start: Annotated[time, BeforeValidator(_clock)]
+    end: Annotated[time | None, BeforeValidator(_clock)]
+
+
+class CalendarSpec(BaseModel):
+    """A calendar as the REST resource and ``Calendar.from_spec`` take it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    time_zone: str = "UTC"
+    hours: list[ServiceHours] = Field(default_factory=list, max_length=7 * 24)
+    holidays: list[date] = Field(default_factory=list, max_length=10_000)
+    holiday_country: str | None = Field(default=None, max_length=8)
+    holiday_subdivision: str | None = Field(default=None, max_length=16)
+    is_24x7: StrictBool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
+        by_day: dict[str, list[tuple[time, time | None]]] = {}
+        for item in self.hours:
+            if item.end is not None and item.end <= item.start:
+                raise ValueError(f"{item.weekday}: a range must end after it starts")
+            by_day.setdefault(item.weekday, []).append((item.start, item.end))
+        for day, ranges in by_day.items():
+            ranges.sort(key=lambda pair: pair[0])
+            for (_s1, e1), (s2, _e2) in pairwise(ranges):
+                if e1 is None or e1 > s2:
+                    raise ValueError(f"{day}: service ranges overlap")
+        if not self.is_24x7 and not self.hours:
+            raise ValueError("a calendar needs service hours (or is_24x7)")
+        if self.holiday_country is not None:
+            import holidays
+
+            supported = holidays.list_supported_countries()
+            if self.holiday_country not in supported:
+                raise ValueError(f"{self.holiday_country!r} is not a supported holiday country")
+            subdivisions = supported[self.holiday_country]
+            if (
+                self.holiday_subdivision is not None
+                and self.holiday_subdivision not in subdivisions
+            ):
+                raise ValueError(
+                    f"{self.holiday_subdivision!r} is not a subdivision of {self.holiday_country}"
+                )
+        return self
