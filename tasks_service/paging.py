@@ -43,6 +43,9 @@ T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 10_000_000
+#: From this many rows deep, the next page is linked by cursor (``TASKS_CURSOR_THRESHOLD``).
+DEFAULT_CURSOR_THRESHOLD = 2_000
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,7 @@ class ListQuery:
     per_page: int = DEFAULT_PER_PAGE
     after: tuple[Any, ...] | None = None
     cursor_mode: bool = False
-    #: From this many rows deep, the next page is linked by cursor.
-    cursor_threshold: int = 2_000
+    cursor_threshold: int = DEFAULT_CURSOR_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def parse_list(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
     extra: Extra | None = None,
-    cursor_threshold: int = 2_000,
+    cursor_threshold: int = DEFAULT_CURSOR_THRESHOLD,
 ) -> ListQuery:
     """Everything a collection request asks for. Raises: QueryError, SortError."""
     first = dict(reversed(params))  # the first of a repeated parameter counts
@@ -246,6 +248,6 @@ def decode_cursor(
     page = body.get("p")
     if not isinstance(page, int) or len(body["k"]) != len(sort):
         raise _invalid("not a cursor from a link of this API")
-    if not 1 <= page <= 10_000_000:
+    if not 1 <= page <= MAX_PAGE:
         raise _invalid("not a cursor from a link of this API")
     return tuple(_key_value(k, v) for k, v in zip(sort, body["k"], strict=True)), page

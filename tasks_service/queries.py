@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, exists, null
 from sqlmodel import Session, col, select
 
 from tasks_service.errors import NotFound, TaskNotFound
+from tasks_service.identity import get_person, get_team
 from tasks_service.models import (
     Note,
     Person,
@@ -165,16 +166,7 @@ WORKFLOW_QUERY = ResourceQuery.of(
         _moment("updated_at", col(Workflow.updated_at)),
         _moment("completed_at", col(Workflow.completed_at)),
     ],
-    sortable=[
-        "id",
-        "subject",
-        "category",
-        "status",
-        "manager",
-        "created_at",
-        "updated_at",
-        "completed_at",
-    ],
+    sortable=WORKFLOW_FIELDS,  # every field a workflow shows can order its list
     shown=WORKFLOW_FIELDS,
 )
 
@@ -318,9 +310,7 @@ def list_team_members(
     session: Session, account_id: int, team_id: int, query: ListQuery
 ) -> Page[Person]:
     """Raises: NotFound (also for another account's team)."""
-    team = session.get(Team, team_id)
-    if team is None or team.account_id != account_id:
-        raise NotFound(f"no team {team_id}")
+    get_team(session, account_id, team_id)
     members = select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)
     return run_list(session, Person, [col(Person.id).in_(members)], query)
 
@@ -329,9 +319,7 @@ def list_person_teams(
     session: Session, account_id: int, person_id: int, query: ListQuery
 ) -> Page[Team]:
     """Raises: NotFound (also for another account's person)."""
-    person = session.get(Person, person_id)
-    if person is None or person.account_id != account_id:
-        raise NotFound(f"no person {person_id}")
+    get_person(session, account_id, person_id)
     teams = select(TeamMembership.team_id).where(TeamMembership.person_id == person_id)
     return run_list(
         session, Team, [col(Team.id).in_(teams), col(Team.account_id) == account_id], query

@@ -8,7 +8,7 @@ at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,14 +106,6 @@ NOTE_FIELDS = ("id", "text", "person", "created_at")
 EVENT_FIELDS = ("id", "action", "person", "changes", "created_at")
 
 
-def pick(bodies: list[dict[str, Any]], fields: Iterable[str] | None) -> list[dict[str, Any]]:
-    """Only ``fields`` of each body (``?fields=``); all of them when None."""
-    if fields is None:
-        return bodies
-    wanted = set(fields)
-    return [{k: v for k, v in body.items() if k in wanted} for body in bodies]
-
-
 def _names(session: Session, column: Any, label: Any, ids: set[int]) -> dict[int, str]:
     """``{id: name}`` for these ids in one light query (no ORM objects); none if no ids."""
     if not ids:
@@ -131,10 +123,8 @@ def _ref(names: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
     return {"id": ref_id, "name": names[ref_id]}
 
 
-def serialize_tasks(
-    session: Session, tasks: Sequence[Task], fields: Iterable[str] | None = None
-) -> list[dict[str, Any]]:
-    """Tasks in their REST form; ``fields`` limits the keys."""
+def serialize_tasks(session: Session, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """Tasks in their REST form."""
     if not tasks:
         return []
     task_ids = [t.id for t in tasks]
@@ -208,7 +198,7 @@ def serialize_tasks(
             "updated_at": iso(task.updated_at),
         }
         out.append(body)
-    return pick(out, fields)
+    return out
 
 
 def _resolution_minutes(task: Task) -> int | None:

@@ -35,12 +35,13 @@ from tasks_service.errors import (
     TaskNotFound,
     TaskValidationError,
 )
+from tasks_service.paging import parse_list
 from tasks_service.people import Person, Team, get_service_user
-from tasks_service.queries import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
+from tasks_service.queries import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS, task_list_conditions
 from tasks_service.queries import get_task as _get_task_row
-from tasks_service.querying import QueryError, parse_filters, parse_sort
+from tasks_service.querying import QueryError
 from tasks_service.schemas import TaskCreate, TaskUpdate, validate
-from tasks_service.statuses import FINISHED, TaskCategory, TaskStatus
+from tasks_service.statuses import FINISHED, OPEN, TaskCategory, TaskStatus
 
 __all__ = [
     "NOT_PROVIDED",
@@ -429,18 +430,17 @@ def list_tasks(
     Raises: QueryError for a filter that cannot be used; SortError; TaskValidationError.
     """
     ctx = current()
-    params = list((query or {}).items())
-    where = parse_filters(TASK_QUERY, params, TASK_TRACKOPS)
-    order = parse_sort(TASK_QUERY, (query or {}).get("sort"))
-    statement = select(models.Task).where(models.Task.account_id == ctx.account_id, where)
-    if view is not None:
-        if view not in TASK_VIEWS:
-            raise TaskValidationError(
-                f"unknown view {view!r} (one of {', '.join(TASK_VIEWS)})",
-                code="invalid_value",
-                params={"field": "view"},
-            )
-        statement = statement.where(TASK_VIEWS[view](_actor_id(me)))
+    listing = parse_list(TASK_QUERY, list((query or {}).items()), extra=TASK_TRACKOPS)
+    if view is not None and view not in TASK_VIEWS:
+        raise TaskValidationError(
+            f"unknown view {view!r} (one of {', '.join(TASK_VIEWS)})",
+            code="invalid_value",
+            params={"field": "view"},
+        )
+    condition = TASK_VIEWS[view](_actor_id(me)) if view is not None else None
+    statement = select(models.Task).where(
+        *task_list_conditions(ctx.account_id, view=condition), listing.where
+    )
     if status is not None:
         statement = statement.where(col(models.Task.status).in_(_statuses_for(status)))
     if assignee is None:
@@ -454,13 +454,13 @@ def list_tasks(
     if creator is not None:
         statement = statement.where(models.Task.created_by_id == creator.id)
     with session_scope(ctx.settings, write=False) as session:
-        rows = session.exec(statement.order_by(*(key.clause() for key in order))).all()
+        rows = session.exec(statement.order_by(*(key.clause() for key in listing.sort))).all()
         return _snapshots(session, rows)
 
 
 def _statuses_for(status: str) -> list[str]:
     if status == CanvasStatus.OPEN:
-        return [s.value for s in TaskStatus if s not in FINISHED]
+        return sorted(OPEN)
     if status == CanvasStatus.COMPLETED:
         return [s.value for s in _COMPLETED]
     if status == CanvasStatus.CLOSED:

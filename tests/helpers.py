@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -208,3 +210,14 @@ class Api:
         assert response.status_code == 201, response.get_json()
         person: dict[str, Any] = response.get_json()
         return person
+
+
+def links(response: TestResponse) -> dict[str, dict[str, str]]:
+    """``{rel: query parameters}`` of a list's Link header, checking its exact form."""
+    out = {}
+    for part in response.headers["Link"].split(", "):
+        match = re.fullmatch(r'<(http://localhost/[^>]+)>; rel="(first|prev|next|last)"', part)
+        assert match, part
+        query = urlsplit(match.group(1)).query
+        out[match.group(2)] = dict(parse_qsl(query, keep_blank_values=True))
+    return out

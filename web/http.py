@@ -10,7 +10,14 @@ from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
-from tasks_service.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, ListQuery, Page, parse_list
+from tasks_service.paging import (
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    ListQuery,
+    Page,
+    parse_list,
+)
 from tasks_service.querying import Extra, ResourceQuery
 from tasks_service.schemas import validate
 from tasks_service.settings import Settings
@@ -113,7 +120,7 @@ def list_query(resource: ResourceQuery, extra: Extra | None = None) -> ListQuery
     return parse_list(
         resource,
         list(request.args.items(multi=True)),
-        page=_int_arg("page", 1, 1, 10_000_000),
+        page=_int_arg("page", 1, 1, MAX_PAGE),
         per_page=_int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         extra=extra,
         cursor_threshold=settings().cursor_threshold,
@@ -130,13 +137,15 @@ def _url(**changes: str | None) -> str:
 
 
 def page_response(page: Page[Any], items: list[dict[str, Any]]) -> Response:
-    """A JSON array with 4me's pagination headers and an RFC 8288 ``Link`` header.
+    """``items`` (in their full REST form) as a JSON array of the page's fields, with
+    4me's pagination headers and an RFC 8288 ``Link`` header.
 
     Paged by number: ``first``, ``prev``, ``next``, ``last``; past the offset threshold
     ``next`` carries a cursor instead. Paged by cursor: ``next`` carries the cursor; a
     cursor walks forward, so ``first`` starts a new walk and there is no ``prev``/``last``.
     """
-    response = jsonify(items)
+    wanted = set(page.fields)  # ?fields=, or the resource's collection fields
+    response = jsonify([{k: v for k, v in item.items() if k in wanted} for item in items])
     response.headers["X-Pagination-Per-Page"] = str(page.per_page)
     response.headers["X-Pagination-Current-Page"] = str(page.page)
     response.headers["X-Pagination-Total-Pages"] = str(page.total_pages)

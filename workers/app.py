@@ -47,8 +47,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
             PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
         },
-        # Publishing must not hang a web request for long when the broker is down: the
-        # operation row is durable and the recovery sweep enqueues it later.
+        # Publishing must not hang a web request for long when the broker is down: after
+        # these retries the API withdraws the operation and answers 503 (web/submit.py).
         "task_publish_retry_policy": {
             "max_retries": 2,
             "interval_start": 0,

@@ -100,17 +100,22 @@ CASES = [(f, None) for f in FILTERS] + [
 ]
 
 
-def _plan(engine: sqlalchemy.Engine, statement: Any) -> str:
+def _explain(engine: sqlalchemy.Engine, statement: Any, options: str = "") -> list[Any]:
+    """The rows of ``EXPLAIN [options]`` for a statement built by the list code."""
     compiled = statement.compile(
         dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}
     )
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(f"EXPLAIN {compiled}", compiled.params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"EXPLAIN {options} {compiled}", compiled.params)
+        return list(cursor.fetchall())
     finally:
         raw.close()
+
+
+def _plan(engine: sqlalchemy.Engine, statement: Any) -> str:
+    return "\n".join(row[0] for row in _explain(engine, statement))
 
 
 def _params(text: str) -> list[tuple[str, str]]:
@@ -134,17 +139,8 @@ def test_no_sequential_scan_of_tasks(
 
 def _buffers(engine: sqlalchemy.Engine, statement: Any) -> int:
     """Pages of data a statement touched (EXPLAIN ANALYZE's shared buffers)."""
-    compiled = statement.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}
-    )
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {compiled}", compiled.params)
-        plan = cursor.fetchone()[0][0]["Plan"]
-        return int(plan["Shared Hit Blocks"] + plan["Shared Read Blocks"])
-    finally:
-        raw.close()
+    plan = _explain(engine, statement, "(ANALYZE, BUFFERS, FORMAT JSON)")[0][0][0]["Plan"]
+    return int(plan["Shared Hit Blocks"] + plan["Shared Read Blocks"])
 
 
 @pytest.mark.parametrize("sort", ["-id", "id", "created_at", "-updated_at", "subject"])

@@ -3,12 +3,11 @@ X-Pagination headers, cursor paging, account isolation and queries per page."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -20,7 +19,7 @@ from tasks_service.models import Task
 from tasks_service.serializers import TASK_COLLECTION_FIELDS
 from tasks_service.settings import Settings
 from tests.conftest import make_account
-from tests.helpers import Api
+from tests.helpers import Api, links
 from tests.web.test_basics import assert_error
 
 
@@ -318,20 +317,6 @@ def test_people_teams_and_members_filter_and_sort(world: World) -> None:
 # -- Link and X-Pagination ----------------------------------------------------------------
 
 
-def _links(response: Any) -> dict[str, dict[str, str]]:
-    """``{rel: query parameters}`` of the Link header, checking its exact form."""
-    header = response.headers["Link"]
-    parts = header.split(", ")
-    out = {}
-    for part in parts:
-        match = re.fullmatch(r'<(http://localhost/[^>]+)>; rel="(first|prev|next|last)"', part)
-        assert match, part
-        out[match.group(2)] = dict(
-            parse_qsl(urlsplit(match.group(1)).query, keep_blank_values=True)
-        )
-    return out
-
-
 @pytest.mark.parametrize(
     ("page", "rels", "numbers"),
     [
@@ -357,9 +342,9 @@ def test_link_and_pagination_headers(
     assert headers["X-Pagination-Current-Page"] == str(page)
     assert headers["X-Pagination-Total-Pages"] == "4"
     assert headers["X-Pagination-Total-Entries"] == "8"
-    links = _links(response)
-    assert list(links) == rels
-    for rel, params in links.items():
+    linked = links(response)
+    assert list(linked) == rels
+    for rel, params in linked.items():
         # Every other parameter is kept, in order; only the page changes.
         assert list(params.items()) == [
             ("per_page", "2"),
@@ -374,7 +359,7 @@ def test_an_empty_list_has_one_page(world: World) -> None:
     assert response.get_json() == []
     assert response.headers["X-Pagination-Total-Pages"] == "1"
     assert response.headers["X-Pagination-Total-Entries"] == "0"
-    assert list(_links(response)) == ["first", "last"]
+    assert list(links(response)) == ["first", "last"]
 
 
 # -- cursors ----------------------------------------------------------------------------
@@ -387,7 +372,7 @@ def _walk_by_cursor(api: Api, path: str) -> Iterator[Any]:
     while True:
         assert response.status_code == 200, response.get_json()
         yield response
-        following = _links(response).get("next")
+        following = links(response).get("next")
         if following is None:
             return
         assert set(following) >= {"search_after"}
@@ -405,9 +390,9 @@ def test_cursor_walk_gives_each_task_once_in_order(world: World) -> None:
     assert [p.headers["X-Pagination-Current-Page"] for p in pages] == [
         str(n) for n in range(1, len(pages) + 1)
     ]
-    assert all(next(iter(_links(p))) == "first" for p in pages)
-    assert "last" not in _links(pages[0])
-    assert "prev" not in _links(pages[-1])
+    assert all(next(iter(links(p))) == "first" for p in pages)
+    assert "last" not in links(pages[0])
+    assert "prev" not in links(pages[-1])
 
 
 def _add_tasks(settings: Settings, account_id: int, count: int, **fields: Any) -> None:
@@ -468,9 +453,9 @@ def test_deep_offset_pages_link_onward_by_cursor(settings: Settings, worker: Any
     api = Api(app.test_client(), account.token, account.slug)
     _add_tasks(settings, account.account_id, 9)
     first = api.get("/v1/tasks?per_page=2&page=1")
-    assert _links(first)["next"]["page"] == "2"  # 2 rows deep: below the threshold
+    assert links(first)["next"]["page"] == "2"  # 2 rows deep: below the threshold
     second = api.get("/v1/tasks?per_page=2&page=2")
-    following = _links(second)
+    following = links(second)
     assert "search_after" in following["next"]
     assert "page" not in following["next"]
     assert following["prev"]["page"] == "1"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
@@ -22,7 +21,7 @@ from tasks_service.models import Task
 from tasks_service.queries import TASK_QUERY
 from tasks_service.settings import Settings
 from tests.conftest import make_account
-from tests.helpers import Api
+from tests.helpers import Api, links
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 IMPACTS = [None, "low", "high", "top"]
@@ -67,14 +66,6 @@ FILTERS = {
 SORTABLE = sorted(TASK_QUERY.sortable)
 
 
-def _next(response: Any) -> dict[str, str] | None:
-    for part in response.headers["Link"].split(", "):
-        url, rel = part.split("; ")
-        if rel == 'rel="next"':
-            return dict(parse_qsl(urlsplit(url[1:-1]).query, keep_blank_values=True))
-    return None
-
-
 @hypothesis_settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -116,7 +107,7 @@ def test_every_walk_returns_each_matching_task_once(
         response = api.get("/v1/tasks", query_string=query)
         assert response.status_code == 200, response.get_json()
         by_cursor += [t["id"] for t in response.get_json()]
-        query = _next(response)
+        query = links(response).get("next")
         walked += 1
         assert walked <= len(expected) + 1
 

@@ -15,7 +15,7 @@ from tasks_service.schemas import (
     TeamCreate,
     TeamUpdate,
 )
-from tasks_service.serializers import pick, serialize_person, serialize_team
+from tasks_service.serializers import serialize_person, serialize_team
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 
 bp = Blueprint("people", __name__)
@@ -33,7 +33,7 @@ def list_people() -> Response:
     query = list_query(queries.PERSON_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_people(session, actor().account_id, query)
-        return page_response(page, pick([serialize_person(p) for p in page.items], page.fields))
+        return page_response(page, [serialize_person(p) for p in page.items])
 
 
 @bp.post("/people")
@@ -67,7 +67,7 @@ def person_teams(person_id: int) -> Response:
     query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_person_teams(session, actor().account_id, person_id, query)
-        return page_response(page, pick([serialize_team(t) for t in page.items], page.fields))
+        return page_response(page, [serialize_team(t) for t in page.items])
 
 
 @bp.get("/teams")
@@ -75,7 +75,7 @@ def list_teams() -> Response:
     query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_teams(session, actor().account_id, query)
-        return page_response(page, pick([serialize_team(t) for t in page.items], page.fields))
+        return page_response(page, [serialize_team(t) for t in page.items])
 
 
 @bp.post("/teams")
@@ -110,7 +110,7 @@ def team_members(team_id: int) -> Response:
     query = list_query(queries.PERSON_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_team_members(session, actor().account_id, team_id, query)
-        return page_response(page, pick([serialize_person(p) for p in page.items], page.fields))
+        return page_response(page, [serialize_person(p) for p in page.items])
 
 
 @bp.post("/teams/<id:team_id>/members")

@@ -8,7 +8,6 @@ from tasks_service import queries
 from tasks_service.db import session_scope
 from tasks_service.schemas import TASK_READONLY, LabelsAdd, NoteCreate, TaskCreate, TaskUpdate
 from tasks_service.serializers import (
-    pick,
     serialize_events,
     serialize_notes,
     serialize_task,
@@ -35,7 +34,7 @@ def task_page(workflow_id: int | None = None, view: str | None = None) -> Respon
         page = queries.list_tasks(
             session, actor().account_id, query, workflow_id=workflow_id, view=condition
         )
-        return page_response(page, serialize_tasks(session, page.items, page.fields))
+        return page_response(page, serialize_tasks(session, page.items))
 
 
 @bp.get("/tasks")
@@ -67,7 +66,7 @@ def list_notes(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
         query = list_query(queries.NOTE_QUERY)
         page = queries.list_notes(session, actor().account_id, task_id, query)
-        return page_response(page, pick(serialize_notes(session, page.items), page.fields))
+        return page_response(page, serialize_notes(session, page.items))
 
 
 @bp.post("/tasks/<id:task_id>/notes")
@@ -92,4 +91,4 @@ def list_events(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
         query = list_query(queries.EVENT_QUERY)
         page = queries.list_events(session, actor().account_id, task_id, query)
-        return page_response(page, pick(serialize_events(session, page.items), page.fields))
+        return page_response(page, serialize_events(session, page.items))

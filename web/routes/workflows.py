@@ -13,7 +13,7 @@ from tasks_service.schemas import (
     WorkflowCreate,
     WorkflowUpdate,
 )
-from tasks_service.serializers import pick, serialize_workflow, serialize_workflows
+from tasks_service.serializers import serialize_workflow, serialize_workflows
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.routes.tasks import task_page
 from web.submit import payload, submit
@@ -33,7 +33,7 @@ def list_workflows(view: str | None = None) -> Response:
     condition = queries.WORKFLOW_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
         page = queries.list_workflows(session, actor().account_id, query, view=condition)
-        return page_response(page, pick(serialize_workflows(session, page.items), page.fields))
+        return page_response(page, serialize_workflows(session, page.items))
 
 
 @bp.get(f"/workflows/<any({', '.join(queries.WORKFLOW_VIEWS)}):view>")
