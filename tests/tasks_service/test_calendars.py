@@ -1,5 +1,5 @@
 """Calendars, hand-written cases: DST days of 2026 in Amsterdam and New York, NL
-year-end holidays, bounds, and spec errors. (The oracle property test comes next.)"""
+year-end holidays, bounds, and spec errors. (The oracle property test is test_calendar_properties.py.)"""
 
 from __future__ import annotations
 
