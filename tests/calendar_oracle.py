@@ -9,9 +9,10 @@ whether that minute is service time by the rule the calendar documents: a range
 minute ``t``, minute ``[t, t+1)`` lies in that range when
 
 * the clock has already reached ``S``: ``max(W(t') for t' <= t) >= D+S``, and
-* it will still show ``E`` or less later on: ``min(W(t') for t' >= t) <= D+E - 1 min``
-  (the minute that ends at ``E`` is the last one in the range; at a forward jump the
-  wall clock just before the jump is ``W(t-1) + 1 min``, which the ``- 1 min`` covers).
+* the clock still shows ``E`` or less at the minute's end or later. Just before a whole
+  minute ``t'`` the clock shows ``W(t'-1) + 1 min`` (it differs from ``W(t')`` when
+  clocks jump), at ``t'`` itself ``W(t')``; so the condition is
+  ``min(W(t) + 1 min, min(W(t') for t' > t)) <= D+E``.
 
 No folds, no offsets, no bisection: repeated and skipped wall times fall out of the
 running max and min. Instants are whole UTC minutes; the oracle refuses others.
@@ -118,9 +119,10 @@ class Oracle:
         reached = array("q", walls)
         for i in range(1, len(reached)):
             reached[i] = max(reached[i], reached[i - 1])
-        still = array("q", walls)
-        for i in range(len(still) - 2, -1, -1):
-            still[i] = min(still[i], still[i + 1])
+        later = array("q", walls)  # later[i]: min(W) from i on
+        for i in range(len(later) - 2, -1, -1):
+            later[i] = min(later[i], later[i + 1])
+        still = array("q", (min(w + 1, after) for w, after in zip(walls, later[1:], strict=False)))
         prefix = array("q", [0]) * (count + 1)
         total = 0
         for i in range(count):
@@ -135,14 +137,14 @@ class Oracle:
         return (local - datetime(1970, 1, 1)) // timedelta(minutes=1)
 
     def _open(self, reached: int, still: int) -> bool:
-        # A day whose range holds the minute starts at or before ``reached`` and ends
-        # after ``still``: one of the (at most two) days between them.
-        for day in range(still // _DAY, reached // _DAY + 1):
+        # A day whose range holds the minute starts at or before ``reached`` and ends at
+        # or after ``still``: one of the (at most two) days between them.
+        for day in range((still - 1) // _DAY, reached // _DAY + 1):
             if self._is_holiday(day):
                 continue
             base = day * _DAY
             for start, end in self.ranges[(day + 3) % 7]:  # 1970-01-01 was a Thursday
-                if base + start <= reached and still <= base + end - 1:
+                if base + start <= reached and still <= base + end:
                     return True
         return False
 

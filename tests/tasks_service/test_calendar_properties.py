@@ -134,6 +134,10 @@ def _clock(text: str) -> int:
     return int(text[:2]) * 60 + int(text[3:])
 
 
+SAO_PAULO_SATURDAY = {
+    "time_zone": "America/Sao_Paulo",
+    "hours": [{"weekday": "saturday", "start": "00:30", "end": "23:00"}],
+}
 SAO_PAULO_2018 = {
     "time_zone": "America/Sao_Paulo",
     "hours": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in WEEKDAYS],
@@ -145,6 +149,24 @@ SAO_PAULO_2018 = {
 # Sao Paulo fell back at midnight on 18 Feb 2018 (Saturday 23:00 happened twice).
 @example(
     (SAO_PAULO_2018, datetime(2018, 2, 17, 12, tzinfo=UTC), 3000, datetime(2018, 2, 19, tzinfo=UTC))
+)
+# A range ending at 23:00 on the Saturday whose 23:00-24:00 happened twice: it runs
+# until the clock shows 23:00 for the last time (found by this test, in the oracle).
+@example(
+    (
+        SAO_PAULO_SATURDAY,
+        datetime(2017, 2, 19, 1, 58, tzinfo=UTC),
+        1,
+        datetime(2017, 2, 19, 2, tzinfo=UTC),
+    )
+)
+@example(
+    (
+        SAO_PAULO_SATURDAY,
+        datetime(2017, 2, 19, 2, tzinfo=UTC),
+        0,
+        datetime(2017, 2, 19, 1, 59, tzinfo=UTC),
+    )
 )
 def test_calendar_agrees_with_the_oracle(
     case: tuple[dict[str, Any], datetime, int, datetime],
@@ -172,6 +194,7 @@ def test_calendar_agrees_with_the_oracle(
         ("America/New_York", "sunday", "01:30", "04:00", (2026, 11, 1), 210),
         ("Australia/Lord_Howe", "sunday", "01:45", "03:00", (2026, 4, 5), 105),
         ("America/Sao_Paulo", "saturday", "23:15", "24:00", (2018, 2, 17), 105),
+        ("America/Sao_Paulo", "saturday", "22:00", "23:00", (2017, 2, 18), 120),
     ],
 )
 def test_ranges_bounded_inside_a_repeated_hour(
