@@ -16,12 +16,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 import click
+from sqlmodel import select
 
-from tasks_service import identity, migrate
+from tasks_service import identity, migrate, recompute
 from tasks_service.db import session_scope
 from tasks_service.errors import TaskError
+from tasks_service.models import Account, Operation, OperationStatus
+from tasks_service.models import Calendar as CalendarRow
 from tasks_service.settings import Settings, get_settings
 
 CELERY_APP = "workers.tasks:app"
@@ -276,6 +280,106 @@ def token_create(slug: str, email: str) -> None:
     except TaskError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(new_token)
+
+
+@main.group()
+def calendars() -> None:
+    """Service-hours calendars."""
+
+
+@calendars.command("recompute")
+@click.option("--calendar", "calendar_id", type=int, help="Only the tasks on this calendar.")
+@click.option("--inline", is_flag=True, help="Run the batches in this process, not on the workers.")
+@click.option(
+    "--timeout", default=3600.0, show_default=True, help="Seconds to wait for the workers."
+)
+def calendars_recompute(calendar_id: int | None, inline: bool, timeout: float) -> None:
+    """Recompute the completion targets of open tasks (of one calendar, or all).
+
+    The work is a background operation per account, run by the workers in batches (the
+    maintenance sweep picks it up within seconds); this shows its progress.
+    """
+    settings = get_settings()
+    with session_scope(settings) as session:
+        if calendar_id is not None:
+            row = session.get(CalendarRow, calendar_id)
+            if row is None:
+                raise click.ClickException(f"no calendar {calendar_id}")
+            requests = [(row.account_id, {"calendar_id": calendar_id})]
+        else:
+            accounts = session.exec(select(Account.id)).all()
+            requests = [(account_id or 0, {}) for account_id in accounts]
+        op_ids = [
+            recompute.do_request_recompute(session, account_id, None, scope).id or 0
+            for account_id, scope in requests
+        ]
+    started = time.monotonic()
+    with _Progress("recomputing targets") as progress:
+        if inline:
+            for op_id in op_ids:
+                before = progress.done  # the accounts before this one
+
+                def show(done: int, total: int, before: int = before) -> None:
+                    progress.show(before + done, before + total)
+
+                recompute.run_inline(settings, op_id, show)
+        else:
+            _follow(settings, op_ids, progress, started + timeout)
+    with session_scope(settings, write=False) as session:
+        ops = [session.get(Operation, op_id) for op_id in op_ids]
+        total = sum(op.progress_total or 0 for op in ops if op is not None)
+    click.echo(f"recomputed {total} open tasks in {time.monotonic() - started:.1f}s")
+
+
+class _Progress:
+    """A progress bar on a terminal; otherwise (logs, pipes) a line per change."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.done, self.total = label, 0, 0
+        self.bar: Any = None
+        if sys.stdout.isatty():
+            self.bar = click.progressbar(length=1, label=label)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def show(self, done: int, total: int) -> None:
+        if (done, total) == (self.done, self.total):
+            return
+        self.done, self.total = done, total
+        if self.bar is not None:
+            self.bar.length = max(total, 1)
+            self.bar.update(done - self.bar.pos)
+        else:
+            percent = 100 * done // total if total else 100
+            click.echo(f"{self.label}: {done}/{total} ({percent}%)")
+
+
+def _follow(settings: Settings, op_ids: list[int], progress: _Progress, deadline: float) -> None:
+    """Follow the operations until done, once the workers have planned them all."""
+    while True:
+        with session_scope(settings, write=False) as session:
+            ops = [session.get(Operation, op_id) for op_id in op_ids]
+        planned = [op for op in ops if op is not None and op.progress_total is not None]
+        if len(planned) == len(op_ids):
+            progress.show(
+                sum(op.progress_done or 0 for op in planned),
+                sum(op.progress_total or 0 for op in planned),
+            )
+            if all(op.status != OperationStatus.pending for op in planned):
+                return
+        if time.monotonic() > deadline:
+            raise click.ClickException(
+                "the workers did not finish in time (are `tasks-service worker` and "
+                "`beat` running? --inline runs it here)"
+            )
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ changed. The API workers and the in-process Python API call the same functions.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service import workflows
+from tasks_service import targets, workflows
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
@@ -31,7 +31,9 @@ from tasks_service.statuses import (
 )
 
 #: Fields whose changes an event does not list.
-_UNTRACKED = frozenset({"id", "account_id", "created_at", "updated_at"})
+_UNTRACKED = frozenset(
+    {"id", "account_id", "created_at", "updated_at", "clock_stopped_at", "clock_stopped_minutes"}
+)
 
 #: Fields copied as they are from a validated input onto the task.
 _PLAIN_FIELDS = (
@@ -107,19 +109,17 @@ def _check_assignee(
         )
 
 
-def compute_completion_target(task: Task) -> datetime | None:
-    """When ``planned_duration`` minutes have passed since assignment (or ``start_at``).
-
-    Elapsed time until calendars land; no target while the task is not being worked.
-    """
-    if task.status not in ACTIVE or task.assigned_at is None or task.planned_duration is None:
-        return None
-    begin = max(task.assigned_at, task.start_at) if task.start_at else task.assigned_at
-    return begin + timedelta(minutes=task.planned_duration)
-
-
-def _settle(task: Task, old_status: TaskStatus, now: datetime) -> None:
-    """Derived fields that follow from the status: finished_at, assigned_at, waiting_until."""
+def _settle(
+    session: Session,
+    task: Task,
+    before: dict[str, Any],
+    old_status: TaskStatus,
+    now: datetime,
+    *,
+    creating: bool,
+) -> None:
+    """Derived fields that follow from the status (finished_at, assigned_at,
+    waiting_until), then the completion clock and target (``targets.settle``)."""
     status = TaskStatus(task.status)
     if status in FINISHED and old_status not in FINISHED:
         task.finished_at = now
@@ -130,7 +130,7 @@ def _settle(task: Task, old_status: TaskStatus, now: datetime) -> None:
         task.assigned_at = now
     if status != TaskStatus.waiting_for:
         task.waiting_until = None
-    task.completion_target_at = compute_completion_target(task)
+    targets.settle(session, task, before, now, creating=creating)
 
 
 def _apply(
@@ -179,7 +179,7 @@ def _apply(
     task.status = status
     if assignee_changed and status == TaskStatus.assigned and old_status == TaskStatus.assigned:
         task.assigned_at = now  # reassigned: its clock starts again with the new assignee
-    _settle(task, old_status, now)
+    _settle(session, task, before, old_status, now, creating=creating)
     task.updated_at = now
     session.add(task)
     session.flush()

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from tasks_service.calendar_store import check_calendar_ref
 from tasks_service.errors import Conflict, NotFound, PermissionDenied, field_error
 from tasks_service.models import Account, ApiToken, Person, Team, TeamMembership, utcnow
-from tasks_service.schemas import PersonCreate, PersonUpdate, TeamCreate, TeamUpdate, provided
+from tasks_service.schemas import (
+    AccountUpdate,
+    PersonCreate,
+    PersonUpdate,
+    TeamCreate,
+    TeamUpdate,
+    provided,
+)
 
 TOKEN_PREFIX = "tsk_"
 
@@ -114,6 +122,28 @@ def do_create_token(session: Session, account_id: int, person_id: int) -> str:
 # --- people ----------------------------------------------------------------------------
 
 
+def get_account_by_id(session: Session, account_id: int) -> Account:
+    """Raises: NotFound."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+def do_update_account(session: Session, account_id: int, data: AccountUpdate) -> Account:
+    """Rename the account or set its default calendar. Raises: NotFound;
+    TaskValidationError."""
+    account = get_account_by_id(session, account_id)
+    changes = provided(data)
+    if "calendar_id" in changes:
+        check_calendar_ref(session, account_id, changes["calendar_id"])
+    for key, value in changes.items():
+        setattr(account, key, value)
+    session.add(account)
+    session.flush()
+    return account
+
+
 def find_person(session: Session, account_id: int, person_id: int) -> Person | None:
     person = session.get(Person, person_id)
     return person if person is not None and person.account_id == account_id else None
@@ -202,20 +232,25 @@ def _unique_team_name(session: Session, account_id: int, name: str, team_id: int
 
 
 def do_create_team(session: Session, account_id: int, data: TeamCreate) -> Team:
-    """Raises: TaskValidationError if the name is taken in the account."""
+    """Raises: TaskValidationError if the name is taken, or for an unknown calendar."""
     _unique_team_name(session, account_id, data.name, None)
-    team = Team(account_id=account_id, name=data.name)
+    check_calendar_ref(session, account_id, data.calendar_id)
+    team = Team(account_id=account_id, name=data.name, calendar_id=data.calendar_id)
     session.add(team)
     session.flush()
     return team
 
 
 def do_update_team(session: Session, account_id: int, team_id: int, data: TeamUpdate) -> Team:
-    """Raises: NotFound; TaskValidationError if the new name is taken."""
+    """Raises: NotFound; TaskValidationError if the new name is taken, or for an unknown
+    calendar. (A new calendar moves the targets of the team's tasks: the caller asks
+    for that recompute, ``recompute.do_request_recompute``.)"""
     team = get_team(session, account_id, team_id)
     changes = provided(data)
     if "name" in changes:
         _unique_team_name(session, account_id, changes["name"], team_id)
+    if "calendar_id" in changes:
+        check_calendar_ref(session, account_id, changes["calendar_id"])
     for key, value in changes.items():
         setattr(team, key, value)
     team.updated_at = utcnow()

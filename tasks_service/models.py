@@ -13,7 +13,9 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     TypeDecorator,
@@ -71,11 +73,44 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+def _calendar_ref(table: str, *, use_alter: bool = False) -> Any:
+    key = ForeignKey("calendar.id", name=f"fk_{table}_calendar_id", use_alter=use_alter)
+    return Field(default=None, sa_column=Column(Integer, key, nullable=True))
+
+
 class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=255)
+    # The default calendar of the account's tasks; none means 24x7. (The constraint is
+    # added after both tables exist: a calendar belongs to an account.)
+    calendar_id: int | None = _calendar_ref("account", use_alter=True)
     created_at: datetime = _created()
+
+
+class Calendar(SQLModel, table=True):
+    """Service hours (issue 5): the REST form of ``tasks_service.calendars.Calendar``.
+
+    ``version`` goes up whenever the rules change, so cached timelines are keyed by
+    (id, version) and never outlive a change.
+    """
+
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=255)
+    time_zone: str = Field(max_length=64)
+    hours: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    holiday_country: str | None = Field(default=None, max_length=8)
+    holiday_subdivision: str | None = Field(default=None, max_length=16)
+    is_24x7: bool = False
+    version: int = 1
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
 
 
 class Person(SQLModel, table=True):
@@ -98,6 +133,7 @@ class Team(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     name: str = Field(max_length=255)
     disabled: bool = False
+    calendar_id: int | None = _calendar_ref("team")
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -136,6 +172,7 @@ class Workflow(SQLModel, table=True):
     status: WorkflowStatus = Field(default=WorkflowStatus.registered, sa_type=String(32))
     manager_id: int | None = Field(default=None, foreign_key="person.id")
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    calendar_id: int | None = _calendar_ref("workflow")
     created_at: datetime = _created()
     updated_at: datetime = _created()
     completed_at: datetime | None = _ts()
@@ -165,6 +202,7 @@ TASK_INDEXES = (
     Index("ix_task_team_id", "team_id", "id"),
     Index("ix_task_member_id", "member_id", "id"),
     Index("ix_task_workflow_id", "workflow_id", "id"),
+    Index("ix_task_calendar_id", "calendar_id", "id"),
     *(
         Index(f"ix_task_account_{name}", "account_id", name, **_where_present(name))
         for name in ("due_at", "alert_at", "alert_sent_at", "start_at", "waiting_until")
@@ -202,6 +240,15 @@ class Task(SQLModel, table=True):
     due_at: datetime | None = _ts()
     alert_at: datetime | None = _ts()
     alert_sent_at: datetime | None = _ts()
+    # The calendar the target was computed with (team's, workflow's or account's; none
+    # when 24x7), kept so that a calendar change finds the tasks it moves.
+    calendar_id: int | None = _calendar_ref("task")
+    # The completion clock stops in waiting_for_customer: since when, and the service
+    # minutes it stood still before (which push the target out).
+    clock_stopped_at: datetime | None = _ts()
+    clock_stopped_minutes: int = 0
+    # Service minutes from assigned_at to finished_at, fixed when the task finishes.
+    resolution_duration: int | None = None
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -274,6 +321,26 @@ class Operation(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     attempts: int = 0
+    # Background operations (a recompute fan-out) report how far they got.
+    progress_done: int | None = None
+    progress_total: int | None = None
     created_at: datetime = _created()
     updated_at: datetime = _created()
     finished_at: datetime | None = _ts()
+
+
+class OperationBatch(SQLModel, table=True):
+    """One slice of a fan-out operation: the tasks with ids ``first_id``..``last_id``.
+
+    A batch is applied once (``done_at`` is set in the transaction that does its work),
+    so a redelivered or re-enqueued batch finds it done and changes nothing.
+    """
+
+    __tablename__ = "operation_batch"
+
+    operation_id: int = Field(foreign_key="operation.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    first_id: int
+    last_id: int
+    size: int
+    done_at: datetime | None = _ts()

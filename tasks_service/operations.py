@@ -20,11 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from tasks_service import commands, workflows
+from tasks_service import commands, recompute, workflows
 from tasks_service.db import is_postgres, session_scope
 from tasks_service.errors import (
     IdempotencyKeyReused,
@@ -376,8 +376,12 @@ def apply_operation(settings: Settings, operation_id: int) -> int:
         return 1
 
 
-def do_claim_stale_operations(session: Session, older_than: float, limit: int = 500) -> list[int]:
-    """Pending operations not (re)enqueued for ``older_than`` seconds, oldest first.
+def do_claim_stale_operations(
+    session: Session, older_than: float, limit: int = 500
+) -> list[tuple[int, str]]:
+    """Pending operations not (re)enqueued for ``older_than`` seconds, oldest first, as
+    (id, kind); also recomputes not yet planned, whatever their age (a worker records
+    those inside another operation and leaves them to this sweep).
 
     Claiming bumps ``updated_at``, so a backlog that is merely slow gets enqueued again
     once per ``older_than`` at most, and concurrent sweeps skip each other's rows.
@@ -387,7 +391,13 @@ def do_claim_stale_operations(session: Session, older_than: float, limit: int = 
         select(Operation)
         .where(
             Operation.status == OperationStatus.pending,
-            col(Operation.updated_at) < now - timedelta(seconds=older_than),
+            or_(
+                col(Operation.updated_at) < now - timedelta(seconds=older_than),
+                and_(
+                    col(Operation.kind) == recompute.KIND,
+                    col(Operation.progress_total).is_(None),
+                ),
+            ),
         )
         .order_by(col(Operation.id))
         .limit(limit)
@@ -398,8 +408,8 @@ def do_claim_stale_operations(session: Session, older_than: float, limit: int = 
     for op in claimed:
         op.updated_at = now
         session.add(op)
-    return [op.id for op in claimed if op.id is not None]
+    return [(op.id, op.kind) for op in claimed if op.id is not None]
 
 
 def is_created(op: Operation) -> bool:
-    return KINDS[op.kind].creates
+    return op.kind in KINDS and KINDS[op.kind].creates

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from tasks_service.errors import NotFound, TaskNotFound
 from tasks_service.identity import get_person, get_team
+from tasks_service.models import Calendar as CalendarRow
 from tasks_service.models import (
     Note,
     Person,
@@ -35,6 +36,7 @@ from tasks_service.querying import (
     equals,
 )
 from tasks_service.serializers import (
+    CALENDAR_FIELDS,
     EVENT_FIELDS,
     NOTE_FIELDS,
     PERSON_FIELDS,
@@ -128,6 +130,8 @@ TASK_TRACKOPS: Extra = {
     },
     "title": contains("title", col(Task.subject)),
     "user": equals(FieldSpec("user", Kind.reference, col(Task.member_id))),
+    # the tasks whose completion target runs on this calendar
+    "calendar": equals(FieldSpec("calendar", Kind.reference, col(Task.calendar_id))),
 }
 
 
@@ -162,6 +166,7 @@ WORKFLOW_QUERY = ResourceQuery.of(
         FieldSpec("category", Kind.enum, col(Workflow.category), WorkflowCategory, nullable=False),
         FieldSpec("status", Kind.enum, col(Workflow.status), WorkflowStatus, nullable=False),
         FieldSpec("manager", Kind.reference, col(Workflow.manager_id)),
+        FieldSpec("calendar", Kind.reference, col(Workflow.calendar_id)),
         _moment("created_at", col(Workflow.created_at)),
         _moment("updated_at", col(Workflow.updated_at)),
         _moment("completed_at", col(Workflow.completed_at)),
@@ -196,11 +201,26 @@ TEAM_QUERY = ResourceQuery.of(
         FieldSpec("id", Kind.integer, col(Team.id), nullable=False),
         FieldSpec("name", Kind.text, col(Team.name), nullable=False),
         FieldSpec("disabled", Kind.boolean, col(Team.disabled), nullable=False),
+        FieldSpec("calendar", Kind.reference, col(Team.calendar_id)),
         _moment("created_at", col(Team.created_at)),
         _moment("updated_at", col(Team.updated_at)),
     ],
     sortable=["id", "name", "created_at", "updated_at"],
     shown=TEAM_FIELDS,
+    default_sort="id",
+)
+
+CALENDAR_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(CalendarRow.id), nullable=False),
+        FieldSpec("name", Kind.text, col(CalendarRow.name), nullable=False),
+        FieldSpec("time_zone", Kind.text, col(CalendarRow.time_zone), nullable=False),
+        FieldSpec("is_24x7", Kind.boolean, col(CalendarRow.is_24x7), nullable=False),
+        _moment("created_at", col(CalendarRow.created_at)),
+        _moment("updated_at", col(CalendarRow.updated_at)),
+    ],
+    sortable=["id", "name", "created_at", "updated_at"],
+    shown=CALENDAR_FIELDS,
     default_sort="id",
 )
 
@@ -304,6 +324,10 @@ def list_people(session: Session, account_id: int, query: ListQuery) -> Page[Per
 
 def list_teams(session: Session, account_id: int, query: ListQuery) -> Page[Team]:
     return run_list(session, Team, [col(Team.account_id) == account_id], query)
+
+
+def list_calendars(session: Session, account_id: int, query: ListQuery) -> Page[CalendarRow]:
+    return run_list(session, CalendarRow, [col(CalendarRow.account_id) == account_id], query)
 
 
 def list_team_members(

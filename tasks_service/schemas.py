@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from tasks_service.errors import TaskValidationError
 from tasks_service.statuses import (
@@ -95,9 +96,13 @@ TASK_READONLY = frozenset(
         "rejection_count",
     }
 )
-WORKFLOW_READONLY = frozenset({"id", "created_at", "updated_at", "completed_at", "created_by"})
+WORKFLOW_READONLY = frozenset(
+    {"id", "created_at", "updated_at", "completed_at", "created_by", "calendar"}
+)
 PERSON_READONLY = frozenset({"id", "created_at", "updated_at"})
-TEAM_READONLY = PERSON_READONLY
+TEAM_READONLY = PERSON_READONLY | {"calendar"}
+ACCOUNT_READONLY = frozenset({"id", "slug", "calendar"})
+CALENDAR_READONLY = PERSON_READONLY
 
 
 class _Input(BaseModel):
@@ -170,6 +175,7 @@ class WorkflowCreate(_Input):
     category: WorkflowCategory = WorkflowCategory.standard
     manager_id: Id | None = None
     status: WorkflowStatus | None = None
+    calendar_id: Id | None = None
 
 
 class WorkflowUpdate(_Input):
@@ -177,6 +183,7 @@ class WorkflowUpdate(_Input):
     category: WorkflowCategory = None  # type: ignore[assignment]
     manager_id: Id = None  # type: ignore[assignment]
     status: WorkflowStatus = None  # type: ignore[assignment]
+    calendar_id: Id | None = None
 
 
 class PersonCreate(_Input):
@@ -194,11 +201,18 @@ class PersonUpdate(_Input):
 
 class TeamCreate(_Input):
     name: Name
+    calendar_id: Id | None = None
 
 
 class TeamUpdate(_Input):
     name: Name = None  # type: ignore[assignment]
     disabled: StrictBool = None  # type: ignore[assignment]
+    calendar_id: Id | None = None
+
+
+class AccountUpdate(_Input):
+    name: Name = None  # type: ignore[assignment]
+    calendar_id: Id | None = None  # the default calendar; null: 24x7
 
 
 class MembershipCreate(_Input):
@@ -264,9 +278,10 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
             message = "cannot be null" if code == "not_nullable" else err["msg"]
             if code == "unknown_field":
                 message = "is not a field of this resource"
-            errors.append(
-                {"field": _field_name(model, err["loc"]), "code": code, "message": message}
-            )
+            field = _field_name(model, err["loc"])
+            if field == "body" and "field" in err.get("ctx", {}):
+                field, code = err["ctx"]["field"], err["type"]  # a whole-object rule
+            errors.append({"field": field, "code": code, "message": message})
     if errors:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise TaskValidationError(f"Validation failed: {summary}", errors=errors)
@@ -304,7 +319,7 @@ class ServiceHours(BaseModel):
 class CalendarSpec(BaseModel):
     """A calendar as the REST resource and ``Calendar.from_spec`` take it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name | None = None
     time_zone: str = "UTC"
@@ -323,32 +338,66 @@ class CalendarSpec(BaseModel):
             raise ValueError(f"{value!r} is not an IANA time zone") from None
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> CalendarSpec:
+    @field_validator("hours")
+    @classmethod
+    def _ranges_apart(cls, hours: list[ServiceHours]) -> list[ServiceHours]:
         by_day: dict[str, list[tuple[time, time | None]]] = {}
-        for item in self.hours:
+        for i, item in enumerate(hours):
             if item.end is not None and item.end <= item.start:
-                raise ValueError(f"{item.weekday}: a range must end after it starts")
+                raise ValueError(f"hours[{i}] ({item.weekday}): a range must end after it starts")
             by_day.setdefault(item.weekday, []).append((item.start, item.end))
         for day, ranges in by_day.items():
             ranges.sort(key=lambda pair: pair[0])
             for (_s1, e1), (s2, _e2) in pairwise(ranges):
                 if e1 is None or e1 > s2:
                     raise ValueError(f"{day}: service ranges overlap")
+        return hours
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
         if not self.is_24x7 and not self.hours:
-            raise ValueError("a calendar needs service hours (or is_24x7)")
+            raise PydanticCustomError(
+                "no_service_hours",
+                "a calendar needs service hours (or is_24x7)",
+                {"field": "hours"},
+            )
         if self.holiday_country is not None:
             import holidays
 
             supported = holidays.list_supported_countries()
             if self.holiday_country not in supported:
-                raise ValueError(f"{self.holiday_country!r} is not a supported holiday country")
+                raise PydanticCustomError(
+                    "unknown_country",
+                    f"{self.holiday_country!r} is not a supported holiday country",
+                    {"field": "holiday_country"},
+                )
             subdivisions = supported[self.holiday_country]
             if (
                 self.holiday_subdivision is not None
                 and self.holiday_subdivision not in subdivisions
             ):
-                raise ValueError(
-                    f"{self.holiday_subdivision!r} is not a subdivision of {self.holiday_country}"
+                raise PydanticCustomError(
+                    "unknown_subdivision",
+                    f"{self.holiday_subdivision!r} is not a subdivision of {self.holiday_country}",
+                    {"field": "holiday_subdivision"},
                 )
         return self
+
+
+class CalendarCreate(CalendarSpec):
+    """POST /calendars: a calendar needs a name there."""
+
+    name: Name
+
+
+class CalendarUpdate(_Input):
+    """PATCH /calendars/:id: the fields sent replace the calendar's; the result is
+    validated as a whole (``CalendarSpec``)."""
+
+    name: Name = None  # type: ignore[assignment]
+    time_zone: str = None  # type: ignore[assignment]
+    hours: list[dict[str, Any]] = None  # type: ignore[assignment]
+    holidays: list[Any] = None  # type: ignore[assignment]
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    is_24x7: StrictBool = None  # type: ignore[assignment]

@@ -25,6 +25,7 @@ from tasks_service.models import (
     Team,
     Workflow,
 )
+from tasks_service.models import Calendar as CalendarRow
 
 _KNOWN_LABELS = "task_labels"
 
@@ -84,6 +85,7 @@ TASK_FIELDS = (
     "finished_at",
     "completion_target_at",
     "resolution_duration",
+    "calendar",
     "due_at",
     "alert_at",
     "alert_sent_at",
@@ -96,12 +98,25 @@ WORKFLOW_FIELDS = (
     "category",
     "status",
     "manager",
+    "calendar",
     "created_at",
     "updated_at",
     "completed_at",
 )
 PERSON_FIELDS = ("id", "name", "primary_email", "admin", "disabled", "created_at", "updated_at")
-TEAM_FIELDS = ("id", "name", "disabled", "created_at", "updated_at")
+TEAM_FIELDS = ("id", "name", "disabled", "calendar", "created_at", "updated_at")
+CALENDAR_FIELDS = (
+    "id",
+    "name",
+    "time_zone",
+    "hours",
+    "holidays",
+    "holiday_country",
+    "holiday_subdivision",
+    "is_24x7",
+    "created_at",
+    "updated_at",
+)
 NOTE_FIELDS = ("id", "text", "person", "created_at")
 EVENT_FIELDS = ("id", "action", "person", "changes", "created_at")
 
@@ -115,6 +130,10 @@ def _names(session: Session, column: Any, label: Any, ids: set[int]) -> dict[int
 
 def _people(session: Session, ids: set[int | None]) -> dict[int, str]:
     return _names(session, col(Person.id), col(Person.name), {i for i in ids if i})
+
+
+def _calendars(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return _names(session, col(CalendarRow.id), col(CalendarRow.name), {i for i in ids if i})
 
 
 def _ref(names: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
@@ -150,6 +169,7 @@ def serialize_tasks(session: Session, tasks: Sequence[Task]) -> list[dict[str, A
         | {manager for _subject, manager in workflows.values()},
     )
     teams = _names(session, col(Team.id), col(Team.name), team_ids)
+    calendars = _calendars(session, {t.calendar_id for t in tasks})
     known: dict[int, list[str]] = session.info.get(_KNOWN_LABELS, {})
     labels: dict[int, list[str]] = defaultdict(list)
     if all(task_id in known for task_id in task_ids):
@@ -190,7 +210,8 @@ def serialize_tasks(session: Session, tasks: Sequence[Task]) -> list[dict[str, A
             "assigned_at": iso(task.assigned_at),
             "finished_at": iso(task.finished_at),
             "completion_target_at": iso(task.completion_target_at),
-            "resolution_duration": _resolution_minutes(task),
+            "resolution_duration": task.resolution_duration,
+            "calendar": _ref(calendars, task.calendar_id),
             "due_at": iso(task.due_at),
             "alert_at": iso(task.alert_at),
             "alert_sent_at": iso(task.alert_sent_at),
@@ -201,18 +222,13 @@ def serialize_tasks(session: Session, tasks: Sequence[Task]) -> list[dict[str, A
     return out
 
 
-def _resolution_minutes(task: Task) -> int | None:
-    if task.assigned_at is None or task.finished_at is None:
-        return None
-    return max(0, int((task.finished_at - task.assigned_at).total_seconds() // 60))
-
-
 def serialize_task(session: Session, task: Task) -> dict[str, Any]:
     return serialize_tasks(session, [task])[0]
 
 
 def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list[dict[str, Any]]:
     people = _people(session, {w.manager_id for w in workflows})
+    calendars = _calendars(session, {w.calendar_id for w in workflows})
     return [
         {
             "id": w.id,
@@ -220,6 +236,7 @@ def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list
             "category": w.category,
             "status": w.status,
             "manager": _ref(people, w.manager_id),
+            "calendar": _ref(calendars, w.calendar_id),
             "created_at": iso(w.created_at),
             "updated_at": iso(w.updated_at),
             "completed_at": iso(w.completed_at),
@@ -244,13 +261,37 @@ def serialize_person(person: Person) -> dict[str, Any]:
     }
 
 
-def serialize_team(team: Team) -> dict[str, Any]:
+def serialize_teams(session: Session, teams: Sequence[Team]) -> list[dict[str, Any]]:
+    calendars = _calendars(session, {t.calendar_id for t in teams})
+    return [
+        {
+            "id": team.id,
+            "name": team.name,
+            "disabled": team.disabled,
+            "calendar": _ref(calendars, team.calendar_id),
+            "created_at": iso(team.created_at),
+            "updated_at": iso(team.updated_at),
+        }
+        for team in teams
+    ]
+
+
+def serialize_team(session: Session, team: Team) -> dict[str, Any]:
+    return serialize_teams(session, [team])[0]
+
+
+def serialize_calendar(row: CalendarRow) -> dict[str, Any]:
     return {
-        "id": team.id,
-        "name": team.name,
-        "disabled": team.disabled,
-        "created_at": iso(team.created_at),
-        "updated_at": iso(team.updated_at),
+        "id": row.id,
+        "name": row.name,
+        "time_zone": row.time_zone,
+        "hours": row.hours,
+        "holidays": row.holidays,
+        "holiday_country": row.holiday_country,
+        "holiday_subdivision": row.holiday_subdivision,
+        "is_24x7": row.is_24x7,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
     }
 
 
@@ -288,10 +329,21 @@ def serialize_operation(operation: Operation) -> dict[str, Any]:
         "status": operation.status,
         "result": operation.result,
         "error": operation.error,
+        "progress": (
+            None
+            if operation.progress_total is None
+            else {"done": operation.progress_done or 0, "total": operation.progress_total}
+        ),
         "created_at": iso(operation.created_at),
         "finished_at": iso(operation.finished_at),
     }
 
 
-def serialize_account(account: Account) -> dict[str, Any]:
-    return {"id": account.id, "slug": account.slug, "name": account.name}
+def serialize_account(session: Session, account: Account) -> dict[str, Any]:
+    calendars = _calendars(session, {account.calendar_id})
+    return {
+        "id": account.id,
+        "slug": account.slug,
+        "name": account.name,
+        "calendar": _ref(calendars, account.calendar_id),
+    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from tasks_service import recompute
+from tasks_service.calendar_store import check_calendar_ref
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, field_error
 from tasks_service.identity import find_person
@@ -27,6 +29,7 @@ def do_create_workflow(
     manager_id = data.manager_id if data.manager_id is not None else person_id
     if manager_id is not None and find_person(session, account_id, manager_id) is None:
         raise field_error("manager_id", "not_found", f"no person {manager_id}")
+    check_calendar_ref(session, account_id, data.calendar_id)
     status = data.status or WorkflowStatus.registered
     if status not in (WorkflowStatus.registered, WorkflowStatus.being_created):
         raise field_error(
@@ -39,6 +42,7 @@ def do_create_workflow(
         manager_id=manager_id,
         created_by_id=person_id,
         status=status,
+        calendar_id=data.calendar_id,
     )
     session.add(workflow)
     session.flush()
@@ -56,6 +60,11 @@ def do_update_workflow(
     changes = provided(data)
     if "manager_id" in changes and find_person(session, account_id, changes["manager_id"]) is None:
         raise field_error("manager_id", "not_found", f"no person {changes['manager_id']}")
+    if "calendar_id" in changes:
+        check_calendar_ref(session, account_id, changes["calendar_id"])
+        if changes["calendar_id"] != workflow.calendar_id:
+            # its tasks' targets move: in the background, like any calendar change
+            recompute.do_request_recompute(session, account_id, None, {"workflow_id": workflow_id})
     status = changes.pop("status", None)
     for key, value in changes.items():
         setattr(workflow, key, value)

@@ -14,6 +14,7 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
+from tasks_service import recompute
 from tasks_service.settings import Settings, get_settings
 
 COMMANDS_QUEUE = "commands"
@@ -21,6 +22,8 @@ MAINTENANCE_QUEUE = "maintenance"
 APPLY_OPERATION = "tasks.apply_operation"
 RECOVER_OPERATIONS = "tasks.recover_operations"
 PRUNE_BROKER = "tasks.prune_broker"
+PLAN_FANOUT = "tasks.plan_fanout"
+RUN_BATCH = "tasks.run_batch"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -46,6 +49,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
             RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
             PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
+            # Background fan-outs (target recomputes) must not hold up commands.
+            PLAN_FANOUT: {"queue": MAINTENANCE_QUEUE},
+            RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
         },
         # Publishing must not hang a web request for long when the broker is down: after
         # these retries the API withdraws the operation and answers 503 (web/submit.py).
@@ -95,11 +101,22 @@ def make_celery(settings: Settings | None = None) -> Celery:
 class Submitter:
     """What the web uses to hand an accepted operation to the workers."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.celery = make_celery(settings)
+    def __init__(self, settings: Settings | None = None, celery: Celery | None = None) -> None:
+        self.celery = celery or make_celery(settings)
 
     def submit(self, operation_id: int) -> None:
         self.celery.send_task(APPLY_OPERATION, args=[operation_id], queue=COMMANDS_QUEUE)
+
+    def submit_fanout(self, operation_id: int) -> None:
+        """A background operation (a target recompute): plan it, then run its batches."""
+        self.celery.send_task(PLAN_FANOUT, args=[operation_id], queue=MAINTENANCE_QUEUE)
+
+    def dispatch(self, operation_id: int, kind: str) -> None:
+        """Enqueue a stored operation again, on the path its kind takes."""
+        if kind == recompute.KIND:
+            self.submit_fanout(operation_id)
+        else:
+            self.submit(operation_id)
 
     def ping_broker(self) -> int:
         """The command queue's length; raises if the broker cannot be reached.

@@ -8,20 +8,25 @@ import structlog
 from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from tasks_service import recompute
 from tasks_service.db import dispose_engines, session_scope
 from tasks_service.operations import apply_operation as apply_operation_unit
 from tasks_service.operations import do_claim_stale_operations
 from tasks_service.settings import get_settings
 from workers.app import (
     APPLY_OPERATION,
-    COMMANDS_QUEUE,
+    MAINTENANCE_QUEUE,
+    PLAN_FANOUT,
     PRUNE_BROKER,
     RECOVER_OPERATIONS,
+    RUN_BATCH,
+    Submitter,
     make_celery,
 )
 from workers.transport import prune_delivered
 
 app = make_celery(get_settings())
+_submitter = Submitter(celery=app)
 log = structlog.get_logger(__name__)
 
 
@@ -50,12 +55,41 @@ def recover_operations() -> int:
     """Enqueue again the operations that stayed pending too long (lost message, dead worker)."""
     settings = get_settings()
     with session_scope() as session:
-        ids = do_claim_stale_operations(session, older_than=settings.recovery_after)
-    for operation_id in ids:
-        apply_operation.apply_async(args=[operation_id], queue=COMMANDS_QUEUE)
-    if ids:
-        log.warning("operations_recovered", count=len(ids), first=ids[0])
-    return len(ids)
+        claimed = do_claim_stale_operations(session, older_than=settings.recovery_after)
+    for operation_id, kind in claimed:
+        _submitter.dispatch(operation_id, kind)
+    if claimed:
+        log.info("operations_dispatched", count=len(claimed), first=claimed[0][0])
+    return len(claimed)
+
+
+@app.task(
+    name=PLAN_FANOUT,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def plan_fanout(operation_id: int) -> int:
+    """Split a background operation into batches (once), then enqueue those not done."""
+    with session_scope() as session:
+        pending = recompute.do_plan(session, operation_id)
+    for seq in pending:
+        run_batch.apply_async(args=[operation_id, seq], queue=MAINTENANCE_QUEUE)
+    return len(pending)
+
+
+@app.task(
+    name=RUN_BATCH,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def run_batch(operation_id: int, seq: int) -> int:
+    """Recompute one batch of a fan-out (a batch already done is a no-op)."""
+    with session_scope() as session:
+        return recompute.do_run_batch(session, operation_id, seq)
 
 
 @app.task(name=PRUNE_BROKER)

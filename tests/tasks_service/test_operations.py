@@ -93,9 +93,9 @@ def test_stale_operations_are_claimed_once_per_delay(settings, account: AccountI
         op.updated_at = utcnow() - timedelta(seconds=120)
         session.add(op)
     with session_scope(settings) as session:
-        assert op_id in do_claim_stale_operations(session, older_than=60)
+        assert (op_id, "task.create") in do_claim_stale_operations(session, older_than=60)
     with session_scope(settings) as session:
-        assert op_id not in do_claim_stale_operations(session, older_than=60)
+        assert op_id not in dict(do_claim_stale_operations(session, older_than=60))
 
 
 def test_a_lone_rejected_operation_changes_nothing_and_is_recorded(

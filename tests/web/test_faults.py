@@ -76,8 +76,8 @@ def test_operation_left_pending_is_recovered(settings, account: AccountInfo) -> 
         # What tasks.recover_operations does on every beat tick.
         with session_scope(settings) as session:
             stale = do_claim_stale_operations(session, older_than=0.5)
-        for stale_id in stale:
-            healthy.submit(stale_id)
+        for stale_id, kind in stale:
+            healthy.dispatch(stale_id, kind)
         with session_scope(settings, write=False) as session:
             return session.get(Operation, op_id).status == "succeeded"
 

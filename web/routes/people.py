@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from tasks_service import identity, queries
+from tasks_service import identity, queries, recompute
 from tasks_service.db import session_scope
 from tasks_service.schemas import (
     PERSON_READONLY,
@@ -15,8 +15,9 @@ from tasks_service.schemas import (
     TeamCreate,
     TeamUpdate,
 )
-from tasks_service.serializers import serialize_person, serialize_team
+from tasks_service.serializers import serialize_person, serialize_team, serialize_teams
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
+from web.routes.calendars import respond_with_recompute
 
 bp = Blueprint("people", __name__)
 
@@ -67,7 +68,7 @@ def person_teams(person_id: int) -> Response:
     query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_person_teams(session, actor().account_id, person_id, query)
-        return page_response(page, [serialize_team(t) for t in page.items])
+        return page_response(page, serialize_teams(session, page.items))
 
 
 @bp.get("/teams")
@@ -75,7 +76,7 @@ def list_teams() -> Response:
     query = list_query(queries.TEAM_QUERY)
     with session_scope(settings(), write=False) as session:
         page = queries.list_teams(session, actor().account_id, query)
-        return page_response(page, [serialize_team(t) for t in page.items])
+        return page_response(page, serialize_teams(session, page.items))
 
 
 @bp.post("/teams")
@@ -83,26 +84,34 @@ def create_team() -> Response:
     identity.require_admin(actor())
     data = parse_body(TeamCreate, TEAM_READONLY, wrapper="team")
     with session_scope(settings()) as session:
-        return json_response(
-            serialize_team(identity.do_create_team(session, actor().account_id, data)), 201
-        )
+        team = identity.do_create_team(session, actor().account_id, data)
+        return json_response(serialize_team(session, team), 201)
 
 
 @bp.get("/teams/<id:team_id>")
 def get_team(team_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        return json_response(
-            serialize_team(identity.get_team(session, actor().account_id, team_id))
-        )
+        team = identity.get_team(session, actor().account_id, team_id)
+        return json_response(serialize_team(session, team))
 
 
 @bp.route("/teams/<id:team_id>", methods=["PATCH", "PUT"])
 def update_team(team_id: int) -> Response:
     identity.require_admin(actor())
     data = parse_body(TeamUpdate, TEAM_READONLY, wrapper="team")
+    who = actor()
     with session_scope(settings()) as session:
-        team = identity.do_update_team(session, actor().account_id, team_id, data)
-        return json_response(serialize_team(team))
+        before = identity.get_team(session, who.account_id, team_id).calendar_id
+        team = identity.do_update_team(session, who.account_id, team_id, data)
+        op = (
+            recompute.do_request_recompute(
+                session, who.account_id, who.person_id, {"team_id": team_id}
+            )
+            if team.calendar_id != before
+            else None
+        )
+        body = serialize_team(session, team)
+    return respond_with_recompute(body, op)
 
 
 @bp.get("/teams/<id:team_id>/members")

@@ -1,0 +1,205 @@
+"""Recomputing targets after a calendar change: a fan-out operation with progress.
+
+A change to a calendar's rules, to the calendar a team or workflow names, or to the
+account's default moves the targets of open tasks. That work is an ``Operation`` of
+kind ``calendar.recompute`` whose payload names the scope (``calendar_id``,
+``team_id``, ``workflow_id``, or the whole account):
+
+1. ``do_request_recompute`` records it, in the transaction of the change.
+2. ``do_plan`` (a worker) splits the open tasks in scope into batches of consecutive
+   ids (``OperationBatch`` rows) and sets ``progress_total``. Planning twice plans once.
+3. ``do_run_batch`` (workers, in parallel) recomputes one batch in one transaction,
+   marks it done and adds its size to ``progress_done``; the batch that completes the
+   count marks the operation succeeded. A batch already done changes nothing, so a
+   redelivered message or a re-enqueued plan is harmless.
+
+``GET /v1/operations/:id`` shows ``progress: {done, total}`` meanwhile. The recovery
+sweep hands pending recomputes to ``do_plan`` again, which re-enqueues unfinished
+batches: a lost message delays a recompute, never loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from tasks_service import targets
+from tasks_service.db import is_postgres, session_scope
+from tasks_service.models import (
+    Account,
+    Calendar,
+    Operation,
+    OperationBatch,
+    OperationStatus,
+    Task,
+    TaskEvent,
+    Team,
+    Workflow,
+    utcnow,
+)
+from tasks_service.serializers import iso
+from tasks_service.settings import Settings
+from tasks_service.statuses import OPEN
+
+KIND = "calendar.recompute"
+BATCH_SIZE = 500
+SCOPES = ("calendar_id", "team_id", "workflow_id")
+
+
+def do_request_recompute(
+    session: Session, account_id: int, person_id: int | None, scope: dict[str, int]
+) -> Operation:
+    """Record a pending recompute of the account's open tasks in ``scope`` (one of
+    ``SCOPES``, or empty for all of them); the caller commits and hands it to
+    ``workers`` (``Submitter.submit_fanout``)."""
+    assert set(scope) <= set(SCOPES)
+    op = Operation(account_id=account_id, person_id=person_id, kind=KIND, payload={"scope": scope})
+    session.add(op)
+    session.flush()
+    return op
+
+
+def _in_scope(op: Operation) -> list[Any]:
+    conditions = [col(Task.account_id) == op.account_id, col(Task.status).in_(sorted(OPEN))]
+    for name, value in op.payload.get("scope", {}).items():
+        conditions.append(getattr(Task, name) == value)
+    return conditions
+
+
+def do_plan(session: Session, operation_id: int) -> list[int]:
+    """Split the recompute into batches (once); returns the batches still to run."""
+    query = select(Operation).where(Operation.id == operation_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    op = session.exec(query).first()
+    if op is None or op.kind != KIND or op.status != OperationStatus.pending:
+        return []
+    if op.progress_total is None:
+        ids = list(session.exec(select(Task.id).where(*_in_scope(op)).order_by(col(Task.id))))
+        for seq, start in enumerate(range(0, len(ids), BATCH_SIZE)):
+            chunk = ids[start : start + BATCH_SIZE]
+            session.add(
+                OperationBatch(
+                    operation_id=operation_id,
+                    seq=seq,
+                    first_id=chunk[0] or 0,
+                    last_id=chunk[-1] or 0,
+                    size=len(chunk),
+                )
+            )
+        op.progress_total, op.progress_done = len(ids), 0
+        if not ids:
+            _succeed(op, 0)
+        op.updated_at = utcnow()
+        session.add(op)
+        session.flush()
+    return list(
+        session.exec(
+            select(OperationBatch.seq)
+            .where(
+                OperationBatch.operation_id == operation_id, col(OperationBatch.done_at).is_(None)
+            )
+            .order_by(col(OperationBatch.seq))
+        )
+    )
+
+
+def _succeed(op: Operation, total: int) -> None:
+    now = utcnow()
+    op.status = OperationStatus.succeeded
+    op.result = {"recomputed": total}
+    op.finished_at = op.updated_at = now
+
+
+def do_run_batch(session: Session, operation_id: int, seq: int) -> int:
+    """Recompute one batch (once). Returns how many targets or calendars changed."""
+    query = select(OperationBatch).where(
+        OperationBatch.operation_id == operation_id, OperationBatch.seq == seq
+    )
+    if is_postgres(session):
+        query = query.with_for_update()
+    batch = session.exec(query).first()
+    if batch is None or batch.done_at is not None:
+        return 0
+    op = session.get(Operation, operation_id)
+    assert op is not None
+    tasks_query = (
+        select(Task)
+        .where(*_in_scope(op), col(Task.id) >= batch.first_id, col(Task.id) <= batch.last_id)
+        .order_by(col(Task.id))
+    )
+    if is_postgres(session):
+        tasks_query = tasks_query.with_for_update()  # in id order, as commands lock one
+    tasks = list(session.exec(tasks_query))
+    _preload(session, tasks)
+    now = utcnow()
+    changed = 0
+    for task in tasks:
+        before = task.completion_target_at
+        if targets.recompute(session, task):
+            changed += 1
+            task.updated_at = now
+            session.add(task)
+            if before != task.completion_target_at:
+                session.add(
+                    TaskEvent(
+                        account_id=task.account_id,
+                        task_id=task.id or 0,
+                        action="calendar_changed",
+                        changes={
+                            "completion_target_at": [iso(before), iso(task.completion_target_at)]
+                        },
+                        operation_id=operation_id,
+                    )
+                )
+    batch.done_at = now
+    session.add(batch)
+    session.flush()
+    # Count this batch in; the batch that completes the count finishes the operation.
+    # The UPDATE holds the operation's row lock, so exactly one batch sees the total.
+    done = session.execute(
+        update(Operation)
+        .where(col(Operation.id) == operation_id)
+        .values(progress_done=col(Operation.progress_done) + batch.size, updated_at=now)
+        .returning(col(Operation.progress_done))
+    ).scalar_one()
+    if done >= (op.progress_total or 0):
+        session.refresh(op)
+        _succeed(op, op.progress_total or 0)
+        session.add(op)
+    return changed
+
+
+def _preload(session: Session, tasks: list[Task]) -> None:
+    """The teams, workflows, account and calendars of a batch, a query each, so that
+    ``applicable_calendar_id`` finds them in the session."""
+    team_ids = {t.team_id for t in tasks if t.team_id}
+    workflow_ids = {t.workflow_id for t in tasks if t.workflow_id}
+    holders: list[Team | Workflow | Account] = [
+        *session.exec(select(Team).where(col(Team.id).in_(team_ids))),
+        *session.exec(select(Workflow).where(col(Workflow.id).in_(workflow_ids))),
+        *session.exec(select(Account).where(col(Account.id).in_({t.account_id for t in tasks}))),
+    ]
+    calendar_ids = {row.calendar_id for row in holders}
+    calendar_ids.discard(None)
+    if calendar_ids:
+        list(session.exec(select(Calendar).where(col(Calendar.id).in_(calendar_ids))))
+
+
+def run_inline(
+    settings: Settings, operation_id: int, on_batch: Callable[[int, int], None] | None = None
+) -> None:
+    """Plan and run every batch in this process (the CLI's ``--inline``, and tests of
+    the domain without workers), reporting (done, total) after each batch."""
+    with session_scope(settings) as session:
+        pending = do_plan(session, operation_id)
+    for seq in pending:
+        with session_scope(settings) as session:
+            do_run_batch(session, operation_id, seq)
+            if on_batch is not None:
+                op = session.get(Operation, operation_id)
+                assert op is not None
+                on_batch(op.progress_done or 0, op.progress_total or 0)
