@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from tasks_service.calendars import Calendar
 from tasks_service.errors import NotFound, field_error
@@ -163,8 +163,3 @@ def do_update_calendar(
     session.add(row)
     session.flush()
     return row, rules_changed
-
-
-def list_calendars(session: Session, account_id: int) -> list[CalendarRow]:
-    query = select(CalendarRow).where(CalendarRow.account_id == account_id)
-    return list(session.exec(query.order_by(col(CalendarRow.id))))

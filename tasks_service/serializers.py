@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from tasks_service.calendar_store import spec_of
 from tasks_service.models import (
     Account,
     Note,
@@ -284,12 +285,7 @@ def serialize_calendar(row: CalendarRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
-        "time_zone": row.time_zone,
-        "hours": row.hours,
-        "holidays": row.holidays,
-        "holiday_country": row.holiday_country,
-        "holiday_subdivision": row.holiday_subdivision,
-        "is_24x7": row.is_24x7,
+        **spec_of(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }

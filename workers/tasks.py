@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from celery.signals import worker_process_init
@@ -63,13 +64,16 @@ def recover_operations() -> int:
     return len(claimed)
 
 
-@app.task(
-    name=PLAN_FANOUT,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=8,
-)
+#: Background work is idempotent: redelivered, or retried while the database is away.
+_BACKGROUND: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
+
+
+@app.task(name=PLAN_FANOUT, **_BACKGROUND)
 def plan_fanout(operation_id: int) -> int:
     """Split a background operation into batches (once), then enqueue those not done."""
     with session_scope() as session:
@@ -79,13 +83,7 @@ def plan_fanout(operation_id: int) -> int:
     return len(pending)
 
 
-@app.task(
-    name=RUN_BATCH,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=8,
-)
+@app.task(name=RUN_BATCH, **_BACKGROUND)
 def run_batch(operation_id: int, seq: int) -> int:
     """Recompute one batch of a fan-out (a batch already done is a no-op)."""
     with session_scope() as session:
