@@ -85,10 +85,13 @@ def list_people() -> Iterator[Person]:
     return iter(rows)
 
 
-def create_team(name: str, members: tuple[Person, ...] = ()) -> Team:
-    """Raises: TaskValidationError (taken name)."""
+def create_team(
+    name: str, members: tuple[Person, ...] = (), calendar_id: int | None = None
+) -> Team:
+    """A team; ``calendar_id`` names the calendar of its tasks' targets.
+    Raises: TaskValidationError (taken name, unknown calendar)."""
     ctx = current()
-    data = validate(TeamCreate, {"name": name})
+    data = validate(TeamCreate, {"name": name, "calendar_id": calendar_id})
     with session_scope(ctx.settings) as session:
         team = identity.do_create_team(session, ctx.account_id, data)
         for person in members:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -123,3 +123,31 @@ def test_errors_and_tenancy(settings, in_account) -> None:
 def test_no_account_selected_is_an_error() -> None:
     with pytest.raises(tasks.TaskError, match="no account selected"):
         tasks.get_task(task_id=1)
+
+
+def test_targets_follow_the_team_calendar(in_account, settings, account: AccountInfo) -> None:
+    from tasks_service import calendar_store
+    from tasks_service.calendars import Calendar
+    from tasks_service.db import session_scope
+    from tasks_service.schemas import CalendarCreate
+
+    spec = {
+        "time_zone": "Asia/Kolkata",
+        "hours": [{"weekday": "monday", "start": "10:00", "end": "11:00"}],
+    }
+    with session_scope(settings) as session:
+        row = calendar_store.do_create_calendar(
+            session, account.account_id, CalendarCreate.model_validate({"name": "Mon", **spec})
+        )
+    team = people.create_team("Weekly", calendar_id=row.id)
+    task = tasks.create_task(
+        title="Once a week", creator=people.get_service_user(), assignee=team, planned_duration=90
+    )
+    # 90 minutes of a one-hour-a-week calendar: the second Monday after assignment
+    assert task.completion_target_at == Calendar.from_spec(spec).add_service_minutes(
+        task.assigned_at, 90
+    )
+    assert task.completion_target_at - task.assigned_at > timedelta(days=7)
+    with pytest.raises(TaskValidationError) as info:
+        people.create_team("Nowhere", calendar_id=999_999)
+    assert info.value.errors[0]["field"] == "calendar_id"
