@@ -91,6 +91,7 @@ TASK_READONLY = frozenset(
         "manager",
         "created_by",
         "resolution_duration",
+        "calendar",
         "new_assignment",
         "overdue",
         "rejection_count",

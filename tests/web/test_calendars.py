@@ -163,6 +163,14 @@ def test_a_calendar_change_recomputes_targets_on_the_workers(api: Api) -> None:
     for task in tasks:
         assert task["completion_target_at"] == _expected(OFFICE, task)
         assert task["calendar"] == {"id": calendar["id"], "name": "Office"}
+    readonly = api.post(
+        "/v1/tasks", json={"subject": "x", "category": "implementation", "calendar": 1}
+    )
+    assert readonly.get_json()["errors"][0] == {
+        "field": "calendar",
+        "code": "readonly",
+        "message": "is readonly and cannot be set",
+    }
     on_calendar = api.get(f"/v1/tasks?calendar={calendar['id']}&fields=id").get_json()
     assert sorted(t["id"] for t in on_calendar) == sorted(t["id"] for t in tasks)
 
