@@ -50,7 +50,7 @@ def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = No
     return [
         sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
         "--concurrency", str(concurrency),
-        "--queues", "commands,maintenance",
+        "--queues", "commands,timers,maintenance",
         "--hostname", hostname or f"worker-{os.getpid()}@%h",
         "--loglevel", settings.log_level,
         "--without-gossip", "--without-mingle",

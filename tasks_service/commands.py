@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service import targets, workflows
+from tasks_service import targets, timers, workflows
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
-from tasks_service.models import Note, Task, TaskEvent, TaskLabel, utcnow
+from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Timer, utcnow
 from tasks_service.schemas import TaskCreate, TaskUpdate, provided
 from tasks_service.serializers import iso, remember_labels
 from tasks_service.statuses import (
@@ -164,8 +164,11 @@ def _apply(
     assignee_changed = (team_id, member_id) != (before["team_id"], before["member_id"])
     # 002: a task that gets a team or member while registered becomes assigned.
     gets_assignee = requested is None and assignee_changed and bool(team_id or member_id)
+    # ... unless it starts later (002, "Start no earlier than"): then its start timer
+    # assigns it at start_at.
+    starts_later = task.start_at is not None and task.start_at > now
     if gets_assignee and old_status in (TaskStatus.registered, TaskStatus.declined):
-        status = TaskStatus.assigned
+        status = TaskStatus.registered if starts_later else TaskStatus.assigned
     if creating:
         old_status = TaskStatus.registered
     ensure_status_fits_category(status, TaskCategory(task.category))
@@ -183,6 +186,7 @@ def _apply(
     task.updated_at = now
     session.add(task)
     session.flush()
+    timers.sync(session, task, now, new=creating)
 
     diff = {
         name: [before[name], getattr(task, name)]
@@ -367,3 +371,74 @@ def do_remove_label(
         "label",
         operation_id,
     )
+
+
+# --- timers ----------------------------------------------------------------------------
+
+
+def do_fire_timer(session: Session, timer_id: int) -> str | None:
+    """Apply a claimed timer to its task, once (``tasks_service.timers``); returns the
+    action taken, or None when there was nothing (left) to do."""
+    now = utcnow()
+    timer = timers.lock_claimed(session, timer_id, now)
+    if timer is None:
+        return None
+    task = lock_task(session, timer.account_id, timer.task_id)
+    action = _TIMER_ACTIONS[timer.kind](session, task, timer, now)
+    timers.mark_fired(session, timer, now)
+    return action
+
+
+def _late(timer: Timer) -> dict[str, list[Any]]:
+    return {"late": [None, True]} if timer.late else {}
+
+
+def _fire_alert(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
+    if TaskStatus(task.status) in FINISHED:
+        return None  # finished tasks do not alert
+    before = task.alert_sent_at
+    task.alert_sent_at = now
+    session.add(task)
+    changes = {"alert_sent_at": [before, now], **_late(timer)}
+    _record(session, task, None, "alert", changes, None)
+    return "alert"
+
+
+def _fire_start(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
+    # Still registered with an assignee: it is assigned now (its clock starts).
+    if task.status != TaskStatus.registered or not (task.team_id or task.member_id):
+        return None
+    _apply(session, task, None, {"status": TaskStatus.assigned}, "start", None)
+    return "start"
+
+
+def _fire_wake(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
+    if task.status != TaskStatus.waiting_for:
+        return None  # it left waiting_for before: nothing to wake
+    _apply(session, task, None, {"status": TaskStatus.assigned}, "wake", None)
+    return "wake"
+
+
+def _fire_overdue(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
+    if TaskStatus(task.status) in FINISHED or task.overdue:
+        return None
+    task.overdue = True
+    session.add(task)
+    _record(
+        session,
+        task,
+        None,
+        "overdue",
+        {"overdue": [False, True], "passed": [None, timer.kind], **_late(timer)},
+        None,
+    )
+    return "overdue"
+
+
+_TIMER_ACTIONS = {
+    "alert": _fire_alert,
+    "start": _fire_start,
+    "wake": _fire_wake,
+    "due": _fire_overdue,
+    "target": _fire_overdue,
+}

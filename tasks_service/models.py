@@ -249,8 +249,34 @@ class Task(SQLModel, table=True):
     clock_stopped_minutes: int = 0
     # Service minutes from assigned_at to finished_at, fixed when the task finishes.
     resolution_duration: int | None = None
+    # Past due_at or completion_target_at while unfinished (set by those timers).
+    overdue: bool = False
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class Timer(SQLModel, table=True):
+    """A moment to act on a task (``tasks_service.timers``): one per task, kind and
+    escalation level, moved and re-armed in place."""
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "kind", "level"),
+        # the sweep's question: what is due now (few rows are pending and due)
+        Index("ix_timer_state_fire_at", "state", "fire_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    task_id: int = Field(foreign_key="task.id")
+    kind: str = Field(max_length=16)
+    level: int = 0
+    fire_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    claimed_at: datetime | None = _ts()
+    fired_at: datetime | None = _ts()
+    late: bool = False
+    created_at: datetime = _created()
 
 
 class TaskLabel(SQLModel, table=True):

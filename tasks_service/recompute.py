@@ -21,12 +21,15 @@ batches: a lost message delays a recompute, never loses it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from tasks_service import targets
+from tasks_service import targets, timers
 from tasks_service.db import is_postgres, session_scope
 from tasks_service.models import (
     Account,
@@ -37,6 +40,7 @@ from tasks_service.models import (
     Task,
     TaskEvent,
     Team,
+    Timer,
     Workflow,
     utcnow,
 )
@@ -134,27 +138,20 @@ def do_run_batch(session: Session, operation_id: int, seq: int) -> int:
     if is_postgres(session):
         tasks_query = tasks_query.with_for_update()  # in id order, as commands lock one
     tasks = list(session.exec(tasks_query))
-    _preload(session, tasks)
+    # Held here: the session's identity map keeps rows only while something refers to
+    # them, and ``applicable_calendar_id`` looks them up there by primary key.
+    held = _preload(session, tasks)
+    task_timers = timers.load(session, [t.id for t in tasks if t.id is not None])
     now = utcnow()
-    changed = 0
-    for task in tasks:
-        before = task.completion_target_at
-        if targets.recompute(session, task):
-            changed += 1
-            task.updated_at = now
-            session.add(task)
-            if before != task.completion_target_at:
-                session.add(
-                    TaskEvent(
-                        account_id=task.account_id,
-                        task_id=task.id or 0,
-                        action="calendar_changed",
-                        changes={
-                            "completion_target_at": [iso(before), iso(task.completion_target_at)]
-                        },
-                        operation_id=operation_id,
-                    )
-                )
+    # Computed first, written after in a few executemany statements: ORM objects per
+    # changed row would cost more than the arithmetic (and each lookup would flush).
+    writes = _Writes()
+    with session.no_autoflush:
+        for task in tasks:
+            _recompute(session, task, task_timers.get(task.id or 0, {}), operation_id, now, writes)
+    del held
+    writes.run(session)
+    changed = len(writes.tasks)
     batch.done_at = now
     session.add(batch)
     session.flush()
@@ -173,9 +170,90 @@ def do_run_batch(session: Session, operation_id: int, seq: int) -> int:
     return changed
 
 
-def _preload(session: Session, tasks: list[Task]) -> None:
+@dataclass
+class _Writes:
+    """A batch's changes as rows for executemany."""
+
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    new_timers: list[dict[str, Any]] = field(default_factory=list)
+    timer_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def run(self, session: Session) -> None:
+        for statement, rows in (
+            (update(Task), self.tasks),
+            (insert(TaskEvent), self.events),
+            (insert(Timer), self.new_timers),
+            (update(Timer), self.timer_changes),
+        ):
+            if rows:
+                session.execute(statement, rows)
+
+
+def _recompute(
+    session: Session,
+    task: Task,
+    rows: timers.Rows,
+    operation_id: int,
+    now: datetime,
+    writes: _Writes,
+) -> None:
+    """One task's calendar, target and target timer; an event if the target moved."""
+    calendar_id, target = targets.recomputed(session, task)
+    before = task.completion_target_at
+    if (calendar_id, target) == (task.calendar_id, before):
+        return
+    # The task as it will be, as plain values: the loaded row stays as read (changing it
+    # would have the ORM write it again, row by row).
+    moved = cast(Task, SimpleNamespace(**{**task.__dict__, "completion_target_at": target}))
+    writes.tasks.append(
+        {
+            "id": task.id,
+            "calendar_id": calendar_id,
+            "completion_target_at": target,
+            "updated_at": now,
+            "overdue": task.overdue and timers.is_overdue(moved, now),
+        }
+    )
+    change = timers.target_change(rows.get(("target", 0)), moved)
+    if change is not None:
+        kind, moment = change
+        row = rows.get(("target", 0))
+        if kind == "insert":
+            writes.new_timers.append(
+                {
+                    "account_id": task.account_id,
+                    "task_id": task.id,
+                    "kind": "target",
+                    "level": 0,
+                    "fire_at": moment,
+                    "state": timers.PENDING,
+                    "attempts": 0,
+                    "late": False,
+                    "created_at": now,
+                }
+            )
+        elif row is not None:
+            writes.timer_changes.append(
+                {"id": row.id, **timers.change_values(kind, moment), "claimed_at": None}
+            )
+    if before != target:
+        writes.events.append(
+            {
+                "account_id": task.account_id,
+                "task_id": task.id,
+                "person_id": None,
+                "action": "calendar_changed",
+                "changes": {"completion_target_at": [iso(before), iso(target)]},
+                "operation_id": operation_id,
+                "created_at": now,
+            }
+        )
+
+
+def _preload(session: Session, tasks: list[Task]) -> list[Any]:
     """The teams, workflows, account and calendars of a batch, a query each, so that
-    ``applicable_calendar_id`` finds them in the session."""
+    ``applicable_calendar_id`` finds them in the session (while the caller holds them)."""
     team_ids = {t.team_id for t in tasks if t.team_id}
     workflow_ids = {t.workflow_id for t in tasks if t.workflow_id}
     holders: list[Team | Workflow | Account] = [
@@ -183,10 +261,9 @@ def _preload(session: Session, tasks: list[Task]) -> None:
         *session.exec(select(Workflow).where(col(Workflow.id).in_(workflow_ids))),
         *session.exec(select(Account).where(col(Account.id).in_({t.account_id for t in tasks}))),
     ]
-    calendar_ids = {row.calendar_id for row in holders}
-    calendar_ids.discard(None)
-    if calendar_ids:
-        list(session.exec(select(Calendar).where(col(Calendar.id).in_(calendar_ids))))
+    calendar_ids = {row.calendar_id for row in holders if row.calendar_id is not None}
+    calendars = list(session.exec(select(Calendar).where(col(Calendar.id).in_(calendar_ids))))
+    return [*holders, *calendars]
 
 
 def run_inline(

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # by the recovery sweep (the broker may have lost the message).
     recovery_after: float = Field(default=30.0, gt=0)
     recovery_interval: float = Field(default=5.0, gt=0)
+    # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
+    timer_sweep_interval: float = Field(default=1.0, gt=0)
+    timer_claim_batch: int = Field(default=500, ge=1, le=10_000)
 
     # Embedded broker: how often an idle worker looks for work in the SQLite queue, and
     # how long delivered messages are kept before the prune sweep deletes them.

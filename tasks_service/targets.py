@@ -83,11 +83,7 @@ def settle(
     task.completion_target_at = completion_target(task, calendar)
 
 
-def recompute(session: Session, task: Task) -> bool:
-    """After a calendar change: the task's calendar and target again. True if changed."""
+def recomputed(session: Session, task: Task) -> tuple[int | None, datetime | None]:
+    """After a calendar change: the task's calendar and target as they are now."""
     calendar_id = applicable_calendar_id(session, task)
-    target = completion_target(task, calendar_by_id(session, calendar_id))
-    if (calendar_id, target) == (task.calendar_id, task.completion_target_at):
-        return False
-    task.calendar_id, task.completion_target_at = calendar_id, target
-    return True
+    return calendar_id, completion_target(task, calendar_by_id(session, calendar_id))

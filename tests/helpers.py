@@ -221,3 +221,26 @@ def links(response: TestResponse) -> dict[str, dict[str, str]]:
         query = urlsplit(match.group(1)).query
         out[match.group(2)] = dict(parse_qsl(query, keep_blank_values=True))
     return out
+
+
+def start_beats(settings: Settings, log_dir: Path, count: int = 1) -> ProcessGroup:
+    """``count`` real ``tasks-service beat`` processes on this stack, each with its own
+    schedule file (as beats on separate machines have), once each has sent a sweep."""
+    group = ProcessGroup(settings_env(settings), log_dir)
+    for n in range(count):
+        own_dir = log_dir / f"beat-{n}"
+        own_dir.mkdir(exist_ok=True)
+        group.env = settings_env(
+            settings,
+            TASKS_DATA_DIR=str(own_dir),
+            TASKS_DATABASE_URL=settings.effective_database_url,
+            TASKS_BROKER_URL=settings.effective_broker_url,
+        )
+        group.start(f"beat-{n}", "beat")
+    for n in range(count):
+        wait_for(
+            lambda n=n: "Sending due task sweep-timers" in group.log(f"beat-{n}"),
+            timeout=60,
+            what=f"beat-{n} to sweep",
+        )
+    return group

@@ -135,11 +135,10 @@ def test_calendars_recompute_inline_shows_progress(settings: Settings, account) 
 
 
 def test_calendars_recompute_on_the_workers(settings: Settings, account, worker, tmp_path) -> None:
-    from tests.helpers import ProcessGroup
+    from tests.helpers import start_beats
 
     calendar_id, ids = _calendar_with_tasks(settings, account, 4)
-    beat = ProcessGroup(settings_env(settings), tmp_path)
-    beat.start("beat", "beat")  # its sweep hands the recorded recompute to the workers
+    beat = start_beats(settings, tmp_path)  # its sweep hands the recompute to the workers
     try:
         result = cli(settings, "calendars", "recompute", "--calendar", str(calendar_id))
     finally:

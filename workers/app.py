@@ -19,11 +19,16 @@ from tasks_service.settings import Settings, get_settings
 
 COMMANDS_QUEUE = "commands"
 MAINTENANCE_QUEUE = "maintenance"
+#: Timer work apart from commands: a burst of due alerts must not hold up clients.
+TIMERS_QUEUE = "timers"
+QUEUES = (COMMANDS_QUEUE, TIMERS_QUEUE, MAINTENANCE_QUEUE)
 APPLY_OPERATION = "tasks.apply_operation"
 RECOVER_OPERATIONS = "tasks.recover_operations"
 PRUNE_BROKER = "tasks.prune_broker"
 PLAN_FANOUT = "tasks.plan_fanout"
 RUN_BATCH = "tasks.run_batch"
+SWEEP_TIMERS = "tasks.sweep_timers"
+FIRE_TIMERS = "tasks.fire_timers"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -41,10 +46,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": COMMANDS_QUEUE,
         # Each queue its own exchange and key: two queues bound to one direct exchange
         # with the same key would both receive every message.
-        "task_queues": (
-            Queue(COMMANDS_QUEUE, Exchange(COMMANDS_QUEUE), routing_key=COMMANDS_QUEUE),
-            Queue(MAINTENANCE_QUEUE, Exchange(MAINTENANCE_QUEUE), routing_key=MAINTENANCE_QUEUE),
-        ),
+        "task_queues": tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES),
         "task_routes": {
             APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
             RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
@@ -52,6 +54,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # Background fan-outs (target recomputes) must not hold up commands.
             PLAN_FANOUT: {"queue": MAINTENANCE_QUEUE},
             RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
+            SWEEP_TIMERS: {"queue": TIMERS_QUEUE},
+            FIRE_TIMERS: {"queue": TIMERS_QUEUE},
         },
         # Publishing must not hang a web request for long when the broker is down: after
         # these retries the API withdraws the operation and answers 503 (web/submit.py).
@@ -64,6 +68,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
+            # The one-second sweep (DESIGN.md, "Time"): due timers to the workers.
+            "sweep-timers": {
+                "task": SWEEP_TIMERS,
+                "schedule": settings.timer_sweep_interval,
+                "options": {"queue": TIMERS_QUEUE, "expires": settings.timer_sweep_interval * 5},
+            },
             "recover-operations": {
                 "task": RECOVER_OPERATIONS,
                 "schedule": settings.recovery_interval,

@@ -9,18 +9,22 @@ import structlog
 from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tasks_service import recompute
+from tasks_service import commands, recompute, timers
 from tasks_service.db import dispose_engines, session_scope
+from tasks_service.models import utcnow
 from tasks_service.operations import apply_operation as apply_operation_unit
 from tasks_service.operations import do_claim_stale_operations
 from tasks_service.settings import get_settings
 from workers.app import (
     APPLY_OPERATION,
+    FIRE_TIMERS,
     MAINTENANCE_QUEUE,
     PLAN_FANOUT,
     PRUNE_BROKER,
     RECOVER_OPERATIONS,
     RUN_BATCH,
+    SWEEP_TIMERS,
+    TIMERS_QUEUE,
     Submitter,
     make_celery,
 )
@@ -99,3 +103,50 @@ def prune_broker() -> int:
     return prune_delivered(
         settings.effective_broker_url, timedelta(seconds=settings.embedded_broker_retention)
     )
+
+
+#: Timers handed to one worker message.
+FIRE_CHUNK = 25
+
+
+@app.task(name=SWEEP_TIMERS, ignore_result=True)
+def sweep_timers() -> int:
+    """Claim the due timers (in batches, until none is left) and fan them out.
+
+    Any number of sweeps may run at once: a claim takes each timer once. If a message
+    cannot be sent the claims are given back; if one is lost after sending, the claim
+    goes stale and a later sweep takes the timer again.
+    """
+    settings = get_settings()
+    claimed = 0
+    while True:
+        with session_scope() as session:
+            ids = timers.do_claim_due(session, utcnow(), settings.timer_claim_batch)
+        for start in range(0, len(ids), FIRE_CHUNK):
+            chunk = ids[start : start + FIRE_CHUNK]
+            try:
+                fire_timers.apply_async(args=[chunk], queue=TIMERS_QUEUE)
+            except Exception:
+                with session_scope() as session:
+                    timers.drop_claims(session, ids[start:])
+                raise
+        claimed += len(ids)
+        if len(ids) < settings.timer_claim_batch:
+            return claimed
+
+
+@app.task(name=FIRE_TIMERS, **_BACKGROUND)
+def fire_timers(timer_ids: list[int]) -> int:
+    """Apply claimed timers, each in its own transaction (each takes effect once)."""
+    fired = 0
+    for timer_id in timer_ids:
+        try:
+            with session_scope() as session:
+                fired += commands.do_fire_timer(session, timer_id) is not None
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the whole message is retried
+        except Exception:
+            # This timer stays claimed; a later sweep takes it again (and its attempts
+            # count). The others in the message go on.
+            log.exception("timer_failed", timer_id=timer_id)
+    return fired

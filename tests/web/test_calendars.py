@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tasks_service.calendars import Calendar
 from tests.conftest import AccountInfo
-from tests.helpers import Api, ProcessGroup, settings_env, wait_for
+from tests.helpers import Api, start_beats, wait_for
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 
@@ -230,8 +230,7 @@ def test_a_workflow_calendar_change_is_recomputed_by_the_sweep(
 ) -> None:
     # The worker records this recompute inside the workflow update; the maintenance
     # sweep (beat) hands it to the workers.
-    beat = ProcessGroup(settings_env(settings), tmp_path)
-    beat.start("beat", "beat")
+    beat = start_beats(settings, tmp_path)
     try:
         workflow = _created(api.post("/v1/workflows", json={"subject": "Migrate"}))
         team = _created(api.post("/v1/teams", json={"name": "Ops"}))

@@ -59,7 +59,14 @@ def test_assignment_sets_assigned_and_target(api: Api, account: AccountInfo) -> 
 
 def test_start_at_later_than_assignment_moves_the_target(api: Api, account: AccountInfo) -> None:
     start = "2030-01-01T09:00:00Z"
-    task = api.create_task(planned_duration=60, start_at=start, member_id=account.admin_id)
+    # 002, "Start no earlier than": it stays registered with its member until start_at
+    # (its start timer assigns it then; tests/workers/test_timers.py) ...
+    waiting = api.create_task(planned_duration=60, start_at=start, member_id=account.admin_id)
+    assert (waiting["status"], waiting["completion_target_at"]) == ("registered", None)
+    # ... and one assigned at once anyway runs its clock from start_at
+    task = api.create_task(
+        planned_duration=60, start_at=start, member_id=account.admin_id, status="assigned"
+    )
     assert task["completion_target_at"] == "2030-01-01T10:00:00Z"
 
 

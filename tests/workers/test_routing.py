@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from tasks_service.settings import Settings
 from tests.helpers import ProcessGroup, settings_env, with_own_broker
-from workers.app import COMMANDS_QUEUE, MAINTENANCE_QUEUE, Submitter, make_celery
+from workers.app import (
+    COMMANDS_QUEUE,
+    MAINTENANCE_QUEUE,
+    QUEUES,
+    TIMERS_QUEUE,
+    Submitter,
+    make_celery,
+)
 
 
 def _queue_sizes(settings: Settings) -> dict[str, int]:
@@ -16,7 +23,7 @@ def _queue_sizes(settings: Settings) -> dict[str, int]:
     with celery.connection_for_write() as connection, connection.channel() as channel:
         return {
             name: channel.queue_declare(name, durable=True, auto_delete=False).message_count
-            for name in (COMMANDS_QUEUE, MAINTENANCE_QUEUE)
+            for name in QUEUES
         }
 
 
@@ -28,4 +35,4 @@ def test_a_command_lands_on_the_command_queue_only(settings: Settings, tmp_path)
     submitter = Submitter(own)
     for operation_id in range(1, 6):  # ids no operation has: only the messages matter
         submitter.submit(2**31 - operation_id)
-    assert _queue_sizes(own) == {COMMANDS_QUEUE: 5, MAINTENANCE_QUEUE: 0}
+    assert _queue_sizes(own) == {COMMANDS_QUEUE: 5, TIMERS_QUEUE: 0, MAINTENANCE_QUEUE: 0}

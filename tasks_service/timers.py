@@ -1,0 +1,179 @@
+"""Timers: every future moment the service acts on a task is a row (DESIGN.md, "Time").
+
+A task has at most one timer per kind (and escalation level): ``alert`` (alert_at),
+``start`` (start_at), ``wake`` (waiting_until), ``due`` (due_at) and ``target``
+(completion_target_at). ``sync`` keeps them in step with the task in the transaction
+that changes it: a moment moved before it fires moves the timer, a new moment after
+it fired arms it again, a moment cleared (or a task that finished) cancels it.
+
+Firing, in three steps, none of which can make a timer take effect twice:
+
+1. ``do_claim_due`` (the one-second sweep, any number of them at once) claims pending
+   timers whose moment has come: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an
+   ``UPDATE ... RETURNING`` on SQLite (whose writers are serialized). A claim older than
+   ``CLAIM_TIMEOUT`` (a lost message, a killed worker) can be claimed again.
+2. The sweep hands the claimed ids to workers (Celery, in batches).
+3. ``commands.do_fire_timer`` applies one timer in one transaction with the task it
+   acts on and marks it fired there; a timer already fired, or moved since its claim,
+   is left alone (``lock_claimed``).
+
+A timer that fires more than ``LATE_AFTER`` after its moment (the service was down) is
+marked ``late``; every kind still acts when late (an alert two days late is still
+worth sending, flagged so), except where the task has moved on (a wake-up for a task no
+longer waiting does nothing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from tasks_service.db import is_postgres
+from tasks_service.models import Task, Timer
+from tasks_service.statuses import FINISHED, TaskStatus
+
+PENDING, CLAIMED, FIRED, CANCELED = "pending", "claimed", "fired", "canceled"
+CLAIM_TIMEOUT = timedelta(seconds=20)
+LATE_AFTER = timedelta(seconds=60)
+
+
+def _moments(task: Task) -> dict[str, datetime | None]:
+    """When each kind of timer should fire for this task as it is now (None: not)."""
+    status = TaskStatus(task.status)
+    finished = status in FINISHED
+    has_assignee = task.team_id is not None or task.member_id is not None
+    return {
+        "alert": None if finished else task.alert_at,
+        "start": task.start_at if status == TaskStatus.registered and has_assignee else None,
+        "wake": task.waiting_until if status == TaskStatus.waiting_for else None,
+        "due": None if finished else task.due_at,
+        "target": None if finished else task.completion_target_at,
+    }
+
+
+Rows = dict[tuple[str, int], Timer]
+
+
+def load(session: Session, task_ids: list[int]) -> dict[int, Rows]:
+    """The timers of these tasks, by task, then by (kind, level): one query."""
+    out: dict[int, Rows] = {task_id: {} for task_id in task_ids}
+    for row in session.exec(select(Timer).where(col(Timer.task_id).in_(task_ids))):
+        out[row.task_id][(row.kind, row.level)] = row
+    return out
+
+
+def sync(session: Session, task: Task, now: datetime, *, new: bool = False) -> None:
+    """Make the task's timers match its fields (same transaction as the change; a
+    ``new`` task has none yet, which saves looking)."""
+    assert task.id is not None
+    wanted = _moments(task)
+    rows = {} if new else load(session, [task.id])[task.id]
+    for kind, moment in wanted.items():
+        row = rows.get((kind, 0))
+        change = decide(row, moment)
+        if change == "insert":
+            assert moment is not None
+            session.add(
+                Timer(account_id=task.account_id, task_id=task.id, kind=kind, fire_at=moment)
+            )
+        elif change is not None:
+            assert row is not None
+            for name, value in change_values(change, moment).items():
+                setattr(row, name, value)
+            session.add(row)
+    if task.overdue and not is_overdue(task, now):
+        task.overdue = False  # its moments moved out (or it finished): not overdue now
+
+
+def decide(row: Timer | None, moment: datetime | None) -> str | None:
+    """What a timer needs for its task's moment to be ``moment``: ``insert``, ``rearm``
+    (moved, or set again after it fired or was canceled), ``cancel``, or nothing."""
+    if moment is None:
+        return "cancel" if row is not None and row.state in (PENDING, CLAIMED) else None
+    if row is None:
+        return "insert"
+    if row.fire_at != moment or row.state == CANCELED:
+        return "rearm"
+    return None
+
+
+def change_values(change: str, moment: datetime | None) -> dict[str, object]:
+    """The columns a ``rearm`` or ``cancel`` sets."""
+    if change == "cancel":
+        return {"state": CANCELED}
+    return {"fire_at": moment, "state": PENDING, "claimed_at": None, "late": False}
+
+
+def target_change(row: Timer | None, task: Task) -> tuple[str, datetime | None] | None:
+    """``decide`` for the target timer alone (the recompute moves only targets)."""
+    moment = _moments(task)["target"]
+    change = decide(row, moment)
+    return None if change is None else (change, moment)
+
+
+def is_overdue(task: Task, now: datetime) -> bool:
+    """Whether a passed due_at or target still makes the task overdue."""
+    wanted = _moments(task)
+    return any(m is not None and m <= now for m in (wanted["due"], wanted["target"]))
+
+
+def do_claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Claim up to ``limit`` timers that are due (or whose claim went stale)."""
+    stale = now - CLAIM_TIMEOUT
+    due = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now)
+    lost = (col(Timer.state) == CLAIMED) & (col(Timer.claimed_at) < stale)
+    if is_postgres(session):
+        ids = list(
+            session.exec(
+                select(Timer.id)
+                .where(due | lost)
+                .order_by(col(Timer.fire_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(Timer)
+                .where(col(Timer.id).in_(ids))
+                .values(state=CLAIMED, claimed_at=now, attempts=col(Timer.attempts) + 1)
+            )
+        return [i for i in ids if i is not None]
+    # SQLite: one statement, in a write transaction (writers are serialized)
+    chosen = select(Timer.id).where(due | lost).order_by(col(Timer.fire_at)).limit(limit)
+    result = session.execute(
+        update(Timer)
+        .where(col(Timer.id).in_(chosen.scalar_subquery()))
+        .values(state=CLAIMED, claimed_at=now, attempts=col(Timer.attempts) + 1)
+        .returning(col(Timer.id))
+    )
+    return [row[0] for row in result]
+
+
+def lock_claimed(session: Session, timer_id: int, now: datetime) -> Timer | None:
+    """The timer, row-locked, if it is still claimed and due; else None (fired already,
+    or moved or canceled since the claim)."""
+    query = select(Timer).where(Timer.id == timer_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    timer = session.exec(query.execution_options(populate_existing=True)).first()
+    if timer is None or timer.state != CLAIMED or timer.fire_at > now:
+        return None
+    timer.late = now - timer.fire_at > LATE_AFTER
+    return timer
+
+
+def mark_fired(session: Session, timer: Timer, now: datetime) -> None:
+    timer.state, timer.fired_at = FIRED, now
+    session.add(timer)
+
+
+def drop_claims(session: Session, timer_ids: list[int]) -> None:
+    """Give claimed timers back (their message could not be sent)."""
+    session.execute(
+        update(Timer)
+        .where(col(Timer.id).in_(timer_ids), col(Timer.state) == CLAIMED)
+        .values(state=PENDING, claimed_at=None)
+    )
