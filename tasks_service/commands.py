@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service import targets, timers, workflows
+from tasks_service import notifications, targets, timers, workflows
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
@@ -204,9 +204,23 @@ def _apply(
         diff["note"] = [None, changes["note"]]
     if creating or diff:
         _record(session, task, person_id, "created" if creating else action, diff, operation_id)
+        for event in _events_of(creating, diff):
+            notifications.emit(session, task, event, now)
     if task.workflow_id is not None:
         workflows.refresh_workflow_status(session, task.account_id, task.workflow_id)
     return task
+
+
+def _events_of(creating: bool, diff: dict[str, list[Any]]) -> list[str]:
+    """The notification events a change makes (README, "Notifications")."""
+    if creating:
+        return ["task.created"]
+    events = ["task.updated"]
+    if "status" in diff:
+        events.append("task.status_changed")
+    if "team_id" in diff or "member_id" in diff:
+        events.append("task.assigned")
+    return events
 
 
 def _labels(session: Session, task: Task) -> list[str]:
@@ -401,6 +415,7 @@ def _fire_alert(session: Session, task: Task, timer: Timer, now: datetime) -> st
     session.add(task)
     changes = {"alert_sent_at": [before, now], **_late(timer)}
     _record(session, task, None, "alert", changes, None)
+    notifications.emit(session, task, "task.alert", timer.fire_at)
     return "alert"
 
 
@@ -416,6 +431,7 @@ def _fire_wake(session: Session, task: Task, timer: Timer, now: datetime) -> str
     if task.status != TaskStatus.waiting_for:
         return None  # it left waiting_for before: nothing to wake
     _apply(session, task, None, {"status": TaskStatus.assigned}, "wake", None)
+    notifications.emit(session, task, "task.waking", timer.fire_at)
     return "wake"
 
 
@@ -432,6 +448,7 @@ def _fire_overdue(session: Session, task: Task, timer: Timer, now: datetime) -> 
         {"overdue": [False, True], "passed": [None, timer.kind], **_late(timer)},
         None,
     )
+    notifications.emit(session, task, "task.overdue", timer.fire_at)
     return "overdue"
 
 

@@ -279,6 +279,50 @@ class Timer(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Webhook(SQLModel, table=True):
+    """A subscriber URL (Standard Webhooks: signed with ``secret``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    uri: str = Field(max_length=2048)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    disabled: bool = False
+    description: str | None = Field(default=None, max_length=255)
+    secret: str = Field(max_length=128)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one receiver, sent until it lands or dies.
+
+    ``key`` (event, task, moment, channel, recipient) is unique: an event emitted again
+    by a retried or replayed firing finds its delivery and adds nothing.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_delivery_state_next", "state", "next_attempt_at"),
+        Index("ix_delivery_webhook", "webhook_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    webhook_id: int | None = Field(default=None, foreign_key="webhook.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    key: str = Field(max_length=255)
+    event: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    claimed_at: datetime | None = _ts()
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
 class TaskLabel(SQLModel, table=True):
     __tablename__ = "task_label"
     # The primary key finds a task's labels; this finds a label's tasks (?labels=).

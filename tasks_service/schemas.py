@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -402,3 +403,35 @@ class CalendarUpdate(_Input):
     holiday_country: str | None = None
     holiday_subdivision: str | None = None
     is_24x7: StrictBool = None  # type: ignore[assignment]
+
+
+Uri = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+EventNames = Annotated[list[str], Field(min_length=1, max_length=20)]
+
+
+def _known_events(events: list[str] | None) -> list[str] | None:
+    from tasks_service.notifications import EVENTS
+
+    if events is None:
+        return None
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        raise ValueError(f"unknown events {unknown}; known: {', '.join(EVENTS)}")
+    return sorted(set(events))
+
+
+class WebhookCreate(_Input):
+    uri: Uri
+    events: Annotated[EventNames, AfterValidator(_known_events)]
+    disabled: StrictBool = False
+    description: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+class WebhookUpdate(_Input):
+    uri: Uri = None  # type: ignore[assignment]
+    events: Annotated[EventNames, AfterValidator(_known_events)] = None  # type: ignore[assignment]
+    disabled: StrictBool = None  # type: ignore[assignment]
+    description: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+WEBHOOK_READONLY = frozenset({"id", "secret", "created_at", "updated_at"})

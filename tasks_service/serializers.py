@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from tasks_service.calendar_store import spec_of
 from tasks_service.models import (
     Account,
+    Delivery,
     Note,
     Operation,
     Person,
@@ -24,6 +25,7 @@ from tasks_service.models import (
     TaskEvent,
     TaskLabel,
     Team,
+    Webhook,
     Workflow,
 )
 from tasks_service.models import Calendar as CalendarRow
@@ -344,4 +346,36 @@ def serialize_account(session: Session, account: Account) -> dict[str, Any]:
         "slug": account.slug,
         "name": account.name,
         "calendar": _ref(calendars, account.calendar_id),
+    }
+
+
+def serialize_webhook(hook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
+    """A webhook; its ``secret`` only in the create response (it is shown once)."""
+    body: dict[str, Any] = {
+        "id": hook.id,
+        "uri": hook.uri,
+        "events": hook.events,
+        "disabled": hook.disabled,
+        "description": hook.description,
+        "created_at": iso(hook.created_at),
+        "updated_at": iso(hook.updated_at),
+    }
+    if with_secret:
+        body["secret"] = hook.secret
+    return body
+
+
+def serialize_delivery(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "webhook_id": f"msg_{delivery.id}",
+        "event": delivery.event,
+        "task_id": delivery.task_id,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": iso(delivery.next_attempt_at),
+        "delivered_at": iso(delivery.delivered_at),
+        "created_at": iso(delivery.created_at),
     }

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
     timer_sweep_interval: float = Field(default=1.0, gt=0)
     timer_claim_batch: int = Field(default=500, ge=1, le=10_000)
+    # Webhooks: seconds per attempt; attempts before a delivery is dead; the backoff
+    # (base * 2^(attempt-1), jittered, capped); private addresses allowed (tests, local).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base: float = Field(default=2.0, gt=0)
+    webhook_retry_max: float = Field(default=3600.0, gt=0)
+    webhook_allow_private: bool = False
 
     # Embedded broker: how often an idle worker looks for work in the SQLite queue, and
     # how long delivered messages are kept before the prune sweep deletes them.

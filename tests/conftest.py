@@ -88,6 +88,9 @@ def settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "command_wait": 15.0,
         "recovery_after": 3.0,
         "recovery_interval": 1.0,
+        # the receivers of the webhook tests listen on 127.0.0.1; retries come quickly
+        "webhook_allow_private": True,
+        "webhook_retry_base": 0.2,
     }
     if backend == "sqlite":
         stack = Settings(database_url=None, broker_url=None, **common)

@@ -42,6 +42,8 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env["TASKS_RECOVERY_AFTER"] = str(settings.recovery_after)
     env["TASKS_RECOVERY_INTERVAL"] = str(settings.recovery_interval)
     env["TASKS_COMMAND_WAIT"] = str(settings.command_wait)
+    env["TASKS_WEBHOOK_ALLOW_PRIVATE"] = str(settings.webhook_allow_private).lower()
+    env["TASKS_WEBHOOK_RETRY_BASE"] = str(settings.webhook_retry_base)
     env["PYTHONPATH"] = str(ROOT)
     env.update(overrides)
     return env

@@ -29,6 +29,7 @@ PLAN_FANOUT = "tasks.plan_fanout"
 RUN_BATCH = "tasks.run_batch"
 SWEEP_TIMERS = "tasks.sweep_timers"
 FIRE_TIMERS = "tasks.fire_timers"
+DELIVER = "tasks.deliver"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
             SWEEP_TIMERS: {"queue": TIMERS_QUEUE},
             FIRE_TIMERS: {"queue": TIMERS_QUEUE},
+            DELIVER: {"queue": TIMERS_QUEUE},
         },
         # Publishing must not hang a web request for long when the broker is down: after
         # these retries the API withdraws the operation and answers 503 (web/submit.py).

@@ -9,7 +9,7 @@ import structlog
 from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tasks_service import commands, recompute, timers
+from tasks_service import commands, notifications, recompute, timers
 from tasks_service.db import dispose_engines, session_scope
 from tasks_service.models import utcnow
 from tasks_service.operations import apply_operation as apply_operation_unit
@@ -17,6 +17,7 @@ from tasks_service.operations import do_claim_stale_operations
 from tasks_service.settings import get_settings
 from workers.app import (
     APPLY_OPERATION,
+    DELIVER,
     FIRE_TIMERS,
     MAINTENANCE_QUEUE,
     PLAN_FANOUT,
@@ -132,6 +133,16 @@ def sweep_timers() -> int:
                 raise
         claimed += len(ids)
         if len(ids) < settings.timer_claim_batch:
+            break
+    # Deliveries due (new, or a retry's moment): a claim that is never sent goes stale
+    # and is taken again.
+    while True:
+        with session_scope() as session:
+            ids = notifications.do_claim_due(session, utcnow(), settings.timer_claim_batch)
+        for start in range(0, len(ids), FIRE_CHUNK):
+            deliver.apply_async(args=[ids[start : start + FIRE_CHUNK]], queue=TIMERS_QUEUE)
+        claimed += len(ids)
+        if len(ids) < settings.timer_claim_batch:
             return claimed
 
 
@@ -150,3 +161,24 @@ def fire_timers(timer_ids: list[int]) -> int:
             # count). The others in the message go on.
             log.exception("timer_failed", timer_id=timer_id)
     return fired
+
+
+@app.task(name=DELIVER, **_BACKGROUND)
+def deliver(delivery_ids: list[int]) -> int:
+    """One attempt for each claimed delivery; the outcome is recorded on its row (no
+    transaction stays open while the receiver answers)."""
+    settings = get_settings()
+    delivered = 0
+    for delivery_id in delivery_ids:
+        with session_scope(write=False) as session:
+            found = notifications.claimed(session, delivery_id)
+        if found is None:
+            continue
+        delivery, hook = found
+        outcome = notifications.send(settings, delivery, hook)
+        with session_scope() as session:
+            state = notifications.do_record_attempt(
+                session, settings, delivery_id, delivery.claimed_at, outcome
+            )
+        delivered += state == notifications.DELIVERED
+    return delivered

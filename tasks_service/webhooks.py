@@ -1,0 +1,67 @@
+"""The ``/webhooks`` resource (admins): subscribers of task events, and what was sent
+to them (``notifications`` does the sending)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from tasks_service.errors import NotFound, field_error
+from tasks_service.models import Delivery, Webhook, utcnow
+from tasks_service.notifications import UnsafeAddress, check_address, new_secret
+from tasks_service.schemas import WebhookCreate, WebhookUpdate, provided
+from tasks_service.settings import Settings
+
+
+def get_webhook(session: Session, account_id: int, webhook_id: int) -> Webhook:
+    """Raises: NotFound (also for another account's)."""
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.account_id != account_id:
+        raise NotFound(f"no webhook {webhook_id}")
+    return hook
+
+
+def _safe_uri(settings: Settings, uri: str) -> None:
+    try:
+        check_address(uri, settings.webhook_allow_private)
+    except UnsafeAddress as exc:
+        raise field_error("uri", "unsafe_address", str(exc)) from None
+
+
+def do_create_webhook(
+    session: Session, settings: Settings, account_id: int, data: WebhookCreate
+) -> Webhook:
+    """Raises: TaskValidationError (an address webhooks must not reach)."""
+    _safe_uri(settings, data.uri)
+    hook = Webhook(account_id=account_id, secret=new_secret(), **data.model_dump())
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def do_update_webhook(
+    session: Session, settings: Settings, account_id: int, webhook_id: int, data: WebhookUpdate
+) -> Webhook:
+    """Raises: NotFound; TaskValidationError."""
+    hook = get_webhook(session, account_id, webhook_id)
+    changes = provided(data)
+    if "uri" in changes:
+        _safe_uri(settings, changes["uri"])
+    for key, value in changes.items():
+        setattr(hook, key, value)
+    hook.updated_at = utcnow()
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def deliveries_of(session: Session, account_id: int, webhook_id: int) -> list[Delivery]:
+    get_webhook(session, account_id, webhook_id)
+    query = (
+        select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(col(Delivery.id).desc())
+    )
+    return list(session.exec(query.limit(100)))
+
+
+def list_webhooks(session: Session, account_id: int) -> list[Webhook]:
+    query = select(Webhook).where(Webhook.account_id == account_id)
+    return list(session.exec(query.order_by(col(Webhook.id))))

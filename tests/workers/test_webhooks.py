@@ -1,0 +1,168 @@
+"""Webhooks with real processes and a local receiver: signed per Standard Webhooks
+(verified with the ``standardwebhooks`` package, as a receiver would), retried with the
+same webhook-id, dead on a 4xx and sent again on request; unsafe addresses refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook as Verifier
+
+from tasks_service.errors import TaskValidationError
+from tasks_service.notifications import UnsafeAddress, check_address
+from tests.helpers import Api, start_beats, wait_for
+
+
+class Receiver:
+    """A local HTTP endpoint answering from a script of status codes (then 200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.script: list[int] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = outer.script.pop(0) if outer.script else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def of(self, event: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for h, b in self.requests if json.loads(b)["type"] == event]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    yield rec
+    rec.server.shutdown()
+    rec.server.server_close()
+
+
+@pytest.fixture
+def beat(settings, tmp_path) -> Iterator[None]:
+    group = start_beats(settings, tmp_path)
+    yield
+    group.stop_all()
+
+
+def _hook(api: Api, uri: str, events: list[str]) -> dict[str, Any]:
+    response = api.post("/v1/webhooks", json={"uri": uri, "events": events})
+    assert response.status_code == 201, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    assert body["secret"].startswith("whsec_")
+    assert "secret" not in api.get(f"/v1/webhooks/{body['id']}").get_json()  # shown once
+    return body
+
+
+def test_an_alert_arrives_signed_once(api: Api, receiver: Receiver, beat: None) -> None:
+    hook = _hook(api, receiver.uri, ["task.alert"])
+    alert_at = datetime.now(UTC) + timedelta(seconds=3)
+    task = api.create_task(alert_at=alert_at.isoformat())
+    wait_for(lambda: receiver.of("task.alert"), timeout=30, interval=0.2, what="the alert")
+    headers, body = receiver.of("task.alert")[0]
+    payload = Verifier(hook["secret"]).verify(body, headers)  # raises if the signature is off
+    assert payload["data"]["id"] == task["id"]
+    assert payload["data"]["alert_sent_at"] is not None
+    assert datetime.fromisoformat(payload["timestamp"]) == alert_at.replace(
+        microsecond=alert_at.microsecond
+    )
+    deliveries = api.get(f"/v1/webhooks/{hook['id']}/deliveries").get_json()
+    assert [(d["event"], d["state"], d["attempts"]) for d in deliveries] == [
+        ("task.alert", "delivered", 1)
+    ]
+    assert headers["webhook-id"] == deliveries[0]["webhook_id"]
+
+
+def test_retried_after_500s_with_the_same_id(api: Api, receiver: Receiver, beat: None) -> None:
+    receiver.script = [500, 503]
+    hook = _hook(api, receiver.uri, ["task.created"])
+    api.create_task()
+    wait_for(lambda: len(receiver.requests) >= 3, timeout=30, interval=0.2, what="3 attempts")
+    ids = {headers["webhook-id"] for headers, _body in receiver.requests}
+    assert len(ids) == 1
+    for headers, body in receiver.requests:
+        Verifier(hook["secret"]).verify(body, headers)
+    wait_for(
+        lambda: (
+            api.get(f"/v1/webhooks/{hook['id']}/deliveries").get_json()[0]["state"] == "delivered"
+        ),
+        timeout=10,
+        what="the delivery to be recorded",
+    )
+    delivery = api.get(f"/v1/webhooks/{hook['id']}/deliveries").get_json()[0]
+    assert (delivery["attempts"], delivery["last_status"]) == (3, 200)
+
+
+def test_a_4xx_is_dead_at_once_and_can_be_sent_again(
+    api: Api, receiver: Receiver, beat: None
+) -> None:
+    receiver.script = [410]
+    hook = _hook(api, receiver.uri, ["task.created"])
+    api.create_task()
+    deliveries = f"/v1/webhooks/{hook['id']}/deliveries"
+    wait_for(lambda: api.get(deliveries).get_json()[0]["state"] == "dead", timeout=30, what="dead")
+    dead = api.get(deliveries).get_json()[0]
+    assert (dead["attempts"], dead["last_status"], len(receiver.requests)) == (1, 410, 1)
+    retried = api.post(f"{deliveries}/{dead['id']}/retry")
+    assert retried.status_code == 202
+    wait_for(
+        lambda: api.get(deliveries).get_json()[0]["state"] == "delivered",
+        timeout=30,
+        what="the retry",
+    )
+    assert receiver.requests[0][0]["webhook-id"] == receiver.requests[1][0]["webhook-id"]
+    again = api.post(f"{deliveries}/{dead['id']}/retry")
+    assert again.status_code == 409  # only a dead delivery is sent again
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.1/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.10/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://224.0.0.1/x",
+        "http://0.0.0.0/x",
+        "ftp://example.com/x",
+    ],
+)
+def test_unsafe_addresses_are_refused(uri: str, settings) -> None:
+    with pytest.raises(UnsafeAddress):
+        check_address(uri, allow_private=False)
+    from tasks_service import webhooks
+    from tasks_service.db import session_scope
+    from tasks_service.schemas import WebhookCreate
+
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    with session_scope(settings) as session, pytest.raises(TaskValidationError) as info:
+        webhooks.do_create_webhook(
+            session, strict, 1, WebhookCreate(uri=uri, events=["task.alert"])
+        )
+    assert info.value.errors[0]["field"] == "uri"
+    check_address("http://93.184.216.34/hooks", allow_private=False)  # public: fine
+
+
+def test_webhook_input_errors(api: Api) -> None:
+    bad = api.post("/v1/webhooks", json={"uri": "http://127.0.0.1:9/x", "events": ["task.nope"]})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"][0]["field"] == "events"
+    assert api.get("/v1/webhooks").get_json() == []

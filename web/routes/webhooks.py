@@ -1,0 +1,64 @@
+"""Webhooks (issue 6): subscribe to task events; see and replay deliveries. Admins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from tasks_service import identity, notifications, webhooks
+from tasks_service.db import session_scope
+from tasks_service.schemas import WEBHOOK_READONLY, WebhookCreate, WebhookUpdate
+from tasks_service.serializers import serialize_delivery, serialize_webhook
+from web.http import actor, json_response, parse_body, settings
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.get("/webhooks")
+def list_webhooks() -> Response:
+    identity.require_admin(actor())
+    with session_scope(settings(), write=False) as session:
+        return json_response(
+            [serialize_webhook(h) for h in webhooks.list_webhooks(session, actor().account_id)]
+        )
+
+
+@bp.post("/webhooks")
+def create_webhook() -> Response:
+    identity.require_admin(actor())
+    data = parse_body(WebhookCreate, WEBHOOK_READONLY, wrapper="webhook")
+    with session_scope(settings()) as session:
+        hook = webhooks.do_create_webhook(session, settings(), actor().account_id, data)
+        return json_response(serialize_webhook(hook, with_secret=True), 201)
+
+
+@bp.get("/webhooks/<id:webhook_id>")
+def get_webhook(webhook_id: int) -> Response:
+    identity.require_admin(actor())
+    with session_scope(settings(), write=False) as session:
+        hook = webhooks.get_webhook(session, actor().account_id, webhook_id)
+        return json_response(serialize_webhook(hook))
+
+
+@bp.route("/webhooks/<id:webhook_id>", methods=["PATCH", "PUT"])
+def update_webhook(webhook_id: int) -> Response:
+    identity.require_admin(actor())
+    data = parse_body(WebhookUpdate, WEBHOOK_READONLY, wrapper="webhook")
+    with session_scope(settings()) as session:
+        hook = webhooks.do_update_webhook(session, settings(), actor().account_id, webhook_id, data)
+        return json_response(serialize_webhook(hook))
+
+
+@bp.get("/webhooks/<id:webhook_id>/deliveries")
+def list_deliveries(webhook_id: int) -> Response:
+    identity.require_admin(actor())
+    with session_scope(settings(), write=False) as session:
+        rows = webhooks.deliveries_of(session, actor().account_id, webhook_id)
+        return json_response([serialize_delivery(d) for d in rows])
+
+
+@bp.post("/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/retry")
+def retry_delivery(webhook_id: int, delivery_id: int) -> Response:
+    identity.require_admin(actor())
+    with session_scope(settings()) as session:
+        delivery = notifications.do_retry(session, actor().account_id, webhook_id, delivery_id)
+        return json_response(serialize_delivery(delivery), 202)
