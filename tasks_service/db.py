@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
@@ -112,3 +112,30 @@ def lock_in_account(session: Session, model: Any, account_id: int, row_id: int) 
     if is_postgres(session):
         query = query.with_for_update()
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def claim_rows(
+    session: Session,
+    model: Any,
+    condition: Any,
+    order_by: Any,
+    values: dict[str, Any],
+    limit: int,
+) -> list[int]:
+    """Set ``values`` on up to ``limit`` rows matching ``condition`` (in ``order_by``)
+    and return their ids, so that concurrent claimers never take the same row:
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one ``UPDATE ... RETURNING`` on SQLite,
+    whose writers are serialized. (The timers' and the deliveries' sweeps.)"""
+    chosen = select(model.id).where(condition).order_by(order_by).limit(limit)
+    if is_postgres(session):
+        ids = [i for i in session.exec(chosen.with_for_update(skip_locked=True)) if i is not None]
+        if ids:
+            session.execute(update(model).where(model.id.in_(ids)).values(**values))
+        return ids
+    result = session.execute(
+        update(model)
+        .where(model.id.in_(chosen.scalar_subquery()))
+        .values(**values)
+        .returning(model.id)
+    )
+    return [row[0] for row in result]

@@ -31,10 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from tasks_service.db import is_postgres
+from tasks_service.db import claim_rows, is_postgres
 from tasks_service.models import Account, Delivery, Task, Webhook, utcnow
 from tasks_service.serializers import iso, serialize_task
 from tasks_service.settings import Settings
@@ -102,25 +101,8 @@ def do_claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]
     """Claim deliveries whose attempt is due (or whose sender went silent)."""
     due = (col(Delivery.state) == PENDING) & (col(Delivery.next_attempt_at) <= now)
     lost = (col(Delivery.state) == DELIVERING) & (col(Delivery.claimed_at) < now - CLAIM_TIMEOUT)
-    chosen = (
-        select(Delivery.id).where(due | lost).order_by(col(Delivery.next_attempt_at)).limit(limit)
-    )
-    if is_postgres(session):
-        ids = [i for i in session.exec(chosen.with_for_update(skip_locked=True)) if i is not None]
-        if ids:
-            session.execute(
-                update(Delivery)
-                .where(col(Delivery.id).in_(ids))
-                .values(state=DELIVERING, claimed_at=now)
-            )
-        return ids
-    result = session.execute(
-        update(Delivery)
-        .where(col(Delivery.id).in_(chosen.scalar_subquery()))
-        .values(state=DELIVERING, claimed_at=now)
-        .returning(col(Delivery.id))
-    )
-    return [row[0] for row in result]
+    values = {"state": DELIVERING, "claimed_at": now}
+    return claim_rows(session, Delivery, due | lost, col(Delivery.next_attempt_at), values, limit)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from tasks_service.db import is_postgres
+from tasks_service.db import claim_rows, is_postgres
 from tasks_service.models import Task, Timer
 from tasks_service.statuses import FINISHED, TaskStatus
 
@@ -124,32 +124,8 @@ def do_claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]
     stale = now - CLAIM_TIMEOUT
     due = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now)
     lost = (col(Timer.state) == CLAIMED) & (col(Timer.claimed_at) < stale)
-    if is_postgres(session):
-        ids = list(
-            session.exec(
-                select(Timer.id)
-                .where(due | lost)
-                .order_by(col(Timer.fire_at))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if ids:
-            session.execute(
-                update(Timer)
-                .where(col(Timer.id).in_(ids))
-                .values(state=CLAIMED, claimed_at=now, attempts=col(Timer.attempts) + 1)
-            )
-        return [i for i in ids if i is not None]
-    # SQLite: one statement, in a write transaction (writers are serialized)
-    chosen = select(Timer.id).where(due | lost).order_by(col(Timer.fire_at)).limit(limit)
-    result = session.execute(
-        update(Timer)
-        .where(col(Timer.id).in_(chosen.scalar_subquery()))
-        .values(state=CLAIMED, claimed_at=now, attempts=col(Timer.attempts) + 1)
-        .returning(col(Timer.id))
-    )
-    return [row[0] for row in result]
+    values = {"state": CLAIMED, "claimed_at": now, "attempts": col(Timer.attempts) + 1}
+    return claim_rows(session, Timer, due | lost, col(Timer.fire_at), values, limit)
 
 
 def lock_claimed(session: Session, timer_id: int, now: datetime) -> Timer | None:
