@@ -166,3 +166,58 @@ def test_webhook_input_errors(api: Api) -> None:
     assert bad.status_code == 422
     assert bad.get_json()["errors"][0]["field"] == "events"
     assert api.get("/v1/webhooks").get_json() == []
+
+
+def test_two_thousand_alerts_arrive_once_each_never_early(
+    settings, account, receiver: Receiver, tmp_path
+) -> None:
+    """2 beats and 4 worker processes; 2,000 alerts due within the same 10 seconds."""
+    from tasks_service import commands, webhooks
+    from tasks_service.db import session_scope
+    from tasks_service.schemas import TaskCreate, WebhookCreate
+    from tests.helpers import ProcessGroup, settings_env
+
+    workers = ProcessGroup(settings_env(settings), tmp_path)
+    workers.start_worker("workers-a", concurrency=2)
+    workers.start_worker("workers-b", concurrency=2)
+    beats = start_beats(settings, tmp_path, 2)
+    try:
+        with session_scope(settings) as session:
+            hook = webhooks.do_create_webhook(
+                session,
+                settings,
+                account.account_id,
+                WebhookCreate(uri=receiver.uri, events=["task.alert"]),
+            )
+        start = datetime.now(UTC) + timedelta(seconds=10)
+        due = {}
+        with session_scope(settings) as session:  # created in-process: the firing is the test
+            for i in range(2000):
+                alert_at = start + timedelta(milliseconds=5 * i)
+                task = commands.do_create_task(
+                    session,
+                    account.account_id,
+                    None,
+                    TaskCreate(subject=f"alert {i}", category="implementation", alert_at=alert_at),
+                )
+                due[task.id] = alert_at
+        assert datetime.now(UTC) < start, "creating the tasks took too long for the test"
+        wait_for(
+            lambda: len({h["webhook-id"] for h, _ in receiver.requests}) >= 2000,
+            timeout=120,
+            interval=0.5,
+            what="2,000 alerts",
+        )
+        by_id: dict[str, int] = {}  # webhook-id -> task; a repeat is only a retry of one
+        sent_at = {}
+        for headers, body in receiver.requests:
+            payload = Verifier(hook.secret).verify(body, headers)
+            task_id = payload["data"]["id"]
+            assert by_id.setdefault(headers["webhook-id"], task_id) == task_id
+            sent_at[task_id] = datetime.fromisoformat(payload["data"]["alert_sent_at"])
+        assert sorted(sent_at) == sorted(due)  # every alert arrived
+        assert sorted(by_id.values()) == sorted(due)  # under one webhook-id each
+        assert all(sent_at[t] >= due[t] for t in due), "an alert went out early"
+    finally:
+        beats.stop_all()
+        workers.stop_all()
