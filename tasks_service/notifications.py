@@ -97,10 +97,14 @@ def emit(session: Session, task: Task, event: str, moment: datetime) -> int:
     return added
 
 
-def do_claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    """Claim deliveries whose attempt is due (or whose sender went silent)."""
+def do_claim_due(
+    session: Session, now: datetime, limit: int = 500, stale_after: timedelta = CLAIM_TIMEOUT
+) -> list[int]:
+    """Claim deliveries whose attempt is due, or whose sender went silent (claimed more
+    than ``stale_after`` ago: a killed worker; its receiver may see the same
+    webhook-id twice, which is what the id is for)."""
     due = (col(Delivery.state) == PENDING) & (col(Delivery.next_attempt_at) <= now)
-    lost = (col(Delivery.state) == DELIVERING) & (col(Delivery.claimed_at) < now - CLAIM_TIMEOUT)
+    lost = (col(Delivery.state) == DELIVERING) & (col(Delivery.claimed_at) < now - stale_after)
     values = {"state": DELIVERING, "claimed_at": now}
     return claim_rows(session, Delivery, due | lost, col(Delivery.next_attempt_at), values, limit)
 

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
     timer_sweep_interval: float = Field(default=1.0, gt=0)
     timer_claim_batch: int = Field(default=500, ge=1, le=10_000)
+    # Seconds after which a claimed timer / delivery that was not done is taken again
+    # (its worker died or its message was lost). A delivery's must exceed the timeout.
+    timer_claim_timeout: float = Field(default=20.0, gt=0)
+    delivery_claim_timeout: float = Field(default=60.0, gt=0)
     # Webhooks: seconds per attempt; attempts before a delivery is dead; the backoff
     # (base * 2^(attempt-1), jittered, capped); private addresses allowed (tests, local).
     webhook_timeout: float = Field(default=10.0, gt=0, le=120)

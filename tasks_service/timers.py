@@ -119,9 +119,12 @@ def is_overdue(task: Task, now: datetime) -> bool:
     return any(m is not None and m <= now for m in (wanted["due"], wanted["target"]))
 
 
-def do_claim_due(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    """Claim up to ``limit`` timers that are due (or whose claim went stale)."""
-    stale = now - CLAIM_TIMEOUT
+def do_claim_due(
+    session: Session, now: datetime, limit: int = 500, stale_after: timedelta = CLAIM_TIMEOUT
+) -> list[int]:
+    """Claim up to ``limit`` timers that are due (or claimed more than ``stale_after``
+    ago and not fired: a lost message, a killed worker)."""
+    stale = now - stale_after
     due = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now)
     lost = (col(Timer.state) == CLAIMED) & (col(Timer.claimed_at) < stale)
     values = {"state": CLAIMED, "claimed_at": now, "attempts": col(Timer.attempts) + 1}

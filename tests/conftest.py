@@ -91,6 +91,10 @@ def settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         # the receivers of the webhook tests listen on 127.0.0.1; retries come quickly
         "webhook_allow_private": True,
         "webhook_retry_base": 0.2,
+        # a killed worker's claims are taken again quickly
+        "timer_claim_timeout": 3.0,
+        "delivery_claim_timeout": 5.0,
+        "webhook_timeout": 3.0,
     }
     if backend == "sqlite":
         stack = Settings(database_url=None, broker_url=None, **common)

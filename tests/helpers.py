@@ -44,6 +44,9 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env["TASKS_COMMAND_WAIT"] = str(settings.command_wait)
     env["TASKS_WEBHOOK_ALLOW_PRIVATE"] = str(settings.webhook_allow_private).lower()
     env["TASKS_WEBHOOK_RETRY_BASE"] = str(settings.webhook_retry_base)
+    env["TASKS_TIMER_CLAIM_TIMEOUT"] = str(settings.timer_claim_timeout)
+    env["TASKS_DELIVERY_CLAIM_TIMEOUT"] = str(settings.delivery_claim_timeout)
+    env["TASKS_WEBHOOK_TIMEOUT"] = str(settings.webhook_timeout)
     env["PYTHONPATH"] = str(ROOT)
     env.update(overrides)
     return env

@@ -122,7 +122,12 @@ def sweep_timers() -> int:
     claimed = 0
     while True:
         with session_scope() as session:
-            ids = timers.do_claim_due(session, utcnow(), settings.timer_claim_batch)
+            ids = timers.do_claim_due(
+                session,
+                utcnow(),
+                settings.timer_claim_batch,
+                timedelta(seconds=settings.timer_claim_timeout),
+            )
         for start in range(0, len(ids), FIRE_CHUNK):
             chunk = ids[start : start + FIRE_CHUNK]
             try:
@@ -138,7 +143,12 @@ def sweep_timers() -> int:
     # and is taken again.
     while True:
         with session_scope() as session:
-            ids = notifications.do_claim_due(session, utcnow(), settings.timer_claim_batch)
+            ids = notifications.do_claim_due(
+                session,
+                utcnow(),
+                settings.timer_claim_batch,
+                timedelta(seconds=settings.delivery_claim_timeout),
+            )
         for start in range(0, len(ids), FIRE_CHUNK):
             deliver.apply_async(args=[ids[start : start + FIRE_CHUNK]], queue=TIMERS_QUEUE)
         claimed += len(ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +26,13 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.script: list[int] = []
+        self.delay = 0.0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(outer.delay)
                 outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = outer.script.pop(0) if outer.script else 200
                 self.send_response(status)
@@ -221,3 +224,56 @@ def test_two_thousand_alerts_arrive_once_each_never_early(
     finally:
         beats.stop_all()
         workers.stop_all()
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(
+    settings, account, receiver: Receiver, tmp_path
+) -> None:
+    """SIGKILL of a worker while its deliveries are in flight: every alert still arrives;
+    one seen twice comes under the same webhook-id (a retry of that delivery)."""
+    from tasks_service import commands, webhooks
+    from tasks_service.db import session_scope
+    from tasks_service.schemas import TaskCreate, WebhookCreate
+    from tests.helpers import ProcessGroup, settings_env
+
+    receiver.delay = 0.05  # slow answers keep deliveries in flight
+    doomed = ProcessGroup(settings_env(settings), tmp_path)
+    doomed.start_worker("doomed", concurrency=2)
+    beats = start_beats(settings, tmp_path)
+    survivor = ProcessGroup(settings_env(settings), tmp_path)
+    try:
+        with session_scope(settings) as session:
+            hook = webhooks.do_create_webhook(
+                session,
+                settings,
+                account.account_id,
+                WebhookCreate(uri=receiver.uri, events=["task.alert"]),
+            )
+            alert_at = datetime.now(UTC) + timedelta(seconds=2)
+            ids = [
+                commands.do_create_task(
+                    session,
+                    account.account_id,
+                    None,
+                    TaskCreate(subject=f"a{i}", category="implementation", alert_at=alert_at),
+                ).id
+                for i in range(200)
+            ]
+        wait_for(lambda: len(receiver.requests) >= 20, timeout=30, what="deliveries to start")
+        doomed.kill("doomed")  # SIGKILL, with everything it forked
+        survivor.start_worker("survivor", concurrency=2)
+        wait_for(
+            lambda: len({h["webhook-id"] for h, _ in receiver.requests}) >= 200,
+            timeout=90,
+            interval=0.5,
+            what="every alert after the kill",
+        )
+        by_id: dict[str, int] = {}
+        for headers, body in receiver.requests:
+            task_id = Verifier(hook.secret).verify(body, headers)["data"]["id"]
+            assert by_id.setdefault(headers["webhook-id"], task_id) == task_id
+        assert sorted(by_id.values()) == sorted(ids)
+    finally:
+        beats.stop_all()
+        survivor.stop_all()
+        doomed.stop_all()
