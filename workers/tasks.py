@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from celery.signals import worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session
 
 from tasks_service import commands, notifications, recompute, timers
 from tasks_service.db import dispose_engines, session_scope
@@ -119,40 +121,42 @@ def sweep_timers() -> int:
     goes stale and a later sweep takes the timer again.
     """
     settings = get_settings()
+    timer_stale = timedelta(seconds=settings.timer_claim_timeout)
+    delivery_stale = timedelta(seconds=settings.delivery_claim_timeout)
+    return _drain(
+        lambda session, limit: timers.do_claim_due(session, utcnow(), limit, timer_stale),
+        fire_timers,
+        timers.drop_claims,
+    ) + _drain(
+        # deliveries due (new, or a retry's moment); an unsent claim goes stale
+        lambda session, limit: notifications.do_claim_due(session, utcnow(), limit, delivery_stale),
+        deliver,
+        None,
+    )
+
+
+def _drain(
+    claim: Callable[[Session, int], list[int]],
+    task: Any,
+    give_back: Callable[[Session, list[int]], None] | None,
+) -> int:
+    """Claim in batches until fewer than a batch is due; send each batch to ``task`` in
+    chunks. If sending fails, ``give_back`` returns the unsent claims at once."""
+    batch = get_settings().timer_claim_batch
     claimed = 0
     while True:
         with session_scope() as session:
-            ids = timers.do_claim_due(
-                session,
-                utcnow(),
-                settings.timer_claim_batch,
-                timedelta(seconds=settings.timer_claim_timeout),
-            )
+            ids = claim(session, batch)
         for start in range(0, len(ids), FIRE_CHUNK):
-            chunk = ids[start : start + FIRE_CHUNK]
             try:
-                fire_timers.apply_async(args=[chunk], queue=TIMERS_QUEUE)
+                task.apply_async(args=[ids[start : start + FIRE_CHUNK]], queue=TIMERS_QUEUE)
             except Exception:
-                with session_scope() as session:
-                    timers.drop_claims(session, ids[start:])
+                if give_back is not None:
+                    with session_scope() as session:
+                        give_back(session, ids[start:])
                 raise
         claimed += len(ids)
-        if len(ids) < settings.timer_claim_batch:
-            break
-    # Deliveries due (new, or a retry's moment): a claim that is never sent goes stale
-    # and is taken again.
-    while True:
-        with session_scope() as session:
-            ids = notifications.do_claim_due(
-                session,
-                utcnow(),
-                settings.timer_claim_batch,
-                timedelta(seconds=settings.delivery_claim_timeout),
-            )
-        for start in range(0, len(ids), FIRE_CHUNK):
-            deliver.apply_async(args=[ids[start : start + FIRE_CHUNK]], queue=TIMERS_QUEUE)
-        claimed += len(ids)
-        if len(ids) < settings.timer_claim_batch:
+        if len(ids) < batch:
             return claimed
 
 

@@ -171,13 +171,46 @@ def test_webhook_input_errors(api: Api) -> None:
     assert api.get("/v1/webhooks").get_json() == []
 
 
+def _alerts(settings, account, receiver: Receiver, moments: list[datetime]) -> tuple[str, dict]:
+    """A webhook for alerts, and tasks alerting at ``moments`` (made in-process: the
+    firing is what is tested). Returns the webhook's secret and {task id: alert_at}."""
+    from tasks_service import commands, webhooks
+    from tasks_service.db import session_scope
+    from tasks_service.schemas import TaskCreate, WebhookCreate
+
+    with session_scope(settings) as session:
+        hook = webhooks.do_create_webhook(
+            session,
+            settings,
+            account.account_id,
+            WebhookCreate(uri=receiver.uri, events=["task.alert"]),
+        )
+        due = {}
+        for i, moment in enumerate(moments):
+            data = TaskCreate(subject=f"alert {i}", category="implementation", alert_at=moment)
+            due[commands.do_create_task(session, account.account_id, None, data).id] = moment
+        return hook.secret, due
+
+
+def _each_once(secret: str, receiver: Receiver, due: dict) -> dict[int, datetime]:
+    """Every task alerted, each under one webhook-id (a repeat only as a retry of it);
+    returns when each alert was sent."""
+    by_id: dict[str, int] = {}
+    sent_at = {}
+    for headers, body in receiver.requests:
+        payload = Verifier(secret).verify(body, headers)
+        task_id = payload["data"]["id"]
+        assert by_id.setdefault(headers["webhook-id"], task_id) == task_id
+        sent_at[task_id] = datetime.fromisoformat(payload["data"]["alert_sent_at"])
+    assert sorted(sent_at) == sorted(due)
+    assert sorted(by_id.values()) == sorted(due)
+    return sent_at
+
+
 def test_two_thousand_alerts_arrive_once_each_never_early(
     settings, account, receiver: Receiver, tmp_path
 ) -> None:
     """2 beats and 4 worker processes; 2,000 alerts due within the same 10 seconds."""
-    from tasks_service import commands, webhooks
-    from tasks_service.db import session_scope
-    from tasks_service.schemas import TaskCreate, WebhookCreate
     from tests.helpers import ProcessGroup, settings_env
 
     workers = ProcessGroup(settings_env(settings), tmp_path)
@@ -185,25 +218,9 @@ def test_two_thousand_alerts_arrive_once_each_never_early(
     workers.start_worker("workers-b", concurrency=2)
     beats = start_beats(settings, tmp_path, 2)
     try:
-        with session_scope(settings) as session:
-            hook = webhooks.do_create_webhook(
-                session,
-                settings,
-                account.account_id,
-                WebhookCreate(uri=receiver.uri, events=["task.alert"]),
-            )
         start = datetime.now(UTC) + timedelta(seconds=10)
-        due = {}
-        with session_scope(settings) as session:  # created in-process: the firing is the test
-            for i in range(2000):
-                alert_at = start + timedelta(milliseconds=5 * i)
-                task = commands.do_create_task(
-                    session,
-                    account.account_id,
-                    None,
-                    TaskCreate(subject=f"alert {i}", category="implementation", alert_at=alert_at),
-                )
-                due[task.id] = alert_at
+        moments = [start + timedelta(milliseconds=5 * i) for i in range(2000)]
+        secret, due = _alerts(settings, account, receiver, moments)
         assert datetime.now(UTC) < start, "creating the tasks took too long for the test"
         wait_for(
             lambda: len({h["webhook-id"] for h, _ in receiver.requests}) >= 2000,
@@ -211,15 +228,7 @@ def test_two_thousand_alerts_arrive_once_each_never_early(
             interval=0.5,
             what="2,000 alerts",
         )
-        by_id: dict[str, int] = {}  # webhook-id -> task; a repeat is only a retry of one
-        sent_at = {}
-        for headers, body in receiver.requests:
-            payload = Verifier(hook.secret).verify(body, headers)
-            task_id = payload["data"]["id"]
-            assert by_id.setdefault(headers["webhook-id"], task_id) == task_id
-            sent_at[task_id] = datetime.fromisoformat(payload["data"]["alert_sent_at"])
-        assert sorted(sent_at) == sorted(due)  # every alert arrived
-        assert sorted(by_id.values()) == sorted(due)  # under one webhook-id each
+        sent_at = _each_once(secret, receiver, due)
         assert all(sent_at[t] >= due[t] for t in due), "an alert went out early"
     finally:
         beats.stop_all()
@@ -231,9 +240,6 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
 ) -> None:
     """SIGKILL of a worker while its deliveries are in flight: every alert still arrives;
     one seen twice comes under the same webhook-id (a retry of that delivery)."""
-    from tasks_service import commands, webhooks
-    from tasks_service.db import session_scope
-    from tasks_service.schemas import TaskCreate, WebhookCreate
     from tests.helpers import ProcessGroup, settings_env
 
     receiver.delay = 0.05  # slow answers keep deliveries in flight
@@ -242,23 +248,9 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     beats = start_beats(settings, tmp_path)
     survivor = ProcessGroup(settings_env(settings), tmp_path)
     try:
-        with session_scope(settings) as session:
-            hook = webhooks.do_create_webhook(
-                session,
-                settings,
-                account.account_id,
-                WebhookCreate(uri=receiver.uri, events=["task.alert"]),
-            )
-            alert_at = datetime.now(UTC) + timedelta(seconds=2)
-            ids = [
-                commands.do_create_task(
-                    session,
-                    account.account_id,
-                    None,
-                    TaskCreate(subject=f"a{i}", category="implementation", alert_at=alert_at),
-                ).id
-                for i in range(200)
-            ]
+        secret, due = _alerts(
+            settings, account, receiver, [datetime.now(UTC) + timedelta(seconds=2)] * 200
+        )
         wait_for(lambda: len(receiver.requests) >= 20, timeout=30, what="deliveries to start")
         doomed.kill("doomed")  # SIGKILL, with everything it forked
         survivor.start_worker("survivor", concurrency=2)
@@ -268,11 +260,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
             interval=0.5,
             what="every alert after the kill",
         )
-        by_id: dict[str, int] = {}
-        for headers, body in receiver.requests:
-            task_id = Verifier(hook.secret).verify(body, headers)["data"]["id"]
-            assert by_id.setdefault(headers["webhook-id"], task_id) == task_id
-        assert sorted(by_id.values()) == sorted(ids)
+        _each_once(secret, receiver, due)
     finally:
         beats.stop_all()
         survivor.stop_all()
