@@ -57,6 +57,17 @@ def _aware(name: str, moment: datetime) -> int:
     return _micros(moment)
 
 
+def _check_minutes(minutes: int) -> None:
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        from tasks_service.errors import TaskValidationError
+
+        raise TaskValidationError(
+            "minutes must be a whole number, 0 or more",
+            code="invalid_value",
+            params={"field": "minutes"},
+        )
+
+
 @dataclass
 class _Timeline:
     """Service intervals ``[starts[i], ends[i])`` and ``before[i]``, the service time
@@ -108,14 +119,7 @@ class Calendar:
         ``start`` (time before an opening counts from the opening; a target that ends at
         closing time is that closing time). Raises: TaskValidationError."""
         at = _aware("start", start)
-        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
-            from tasks_service.errors import TaskValidationError
-
-            raise TaskValidationError(
-                "minutes must be a whole number, 0 or more",
-                code="invalid_value",
-                params={"field": "minutes"},
-            )
+        _check_minutes(minutes)
         if minutes == 0:
             return start.astimezone(UTC)
         if self.is_24x7:
@@ -125,6 +129,26 @@ class Calendar:
         while timeline.after(len(timeline.ends) - 1) < target:
             timeline = self._extend(timeline.last_year + 1)
         i = bisect_left(_AfterView(timeline), target)
+        return _moment(timeline.starts[i] + target - timeline.before[i])
+
+    def subtract_service_minutes(self, end: datetime, minutes: int) -> datetime:
+        """The latest instant from which ``minutes`` of service time pass until ``end``
+        (an escalation warning "30 service minutes before due": 30 minutes before a
+        Monday 09:10 deadline that opens at 09:00 is Friday 16:40, the latest instant
+        at which 30 minutes still remain). Raises: TaskValidationError."""
+        at = _aware("end", end)
+        _check_minutes(minutes)
+        if minutes == 0:
+            return end.astimezone(UTC)
+        if self.is_24x7:
+            return _moment(at - minutes * _MINUTE)
+        timeline = self._covering(at)
+        while _service_before(timeline, at) < minutes * _MINUTE:
+            if timeline.first_year <= 1900:
+                raise OverflowError("service time runs back past the year 1900")
+            timeline = self._build(timeline.first_year - 1, timeline.last_year)
+        target = _service_before(timeline, at) - minutes * _MINUTE
+        i = bisect_right(timeline.before, target) - 1  # the last interval starting at/before
         return _moment(timeline.starts[i] + target - timeline.before[i])
 
     def service_minutes_between(self, start: datetime, end: datetime) -> int:

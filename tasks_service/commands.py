@@ -7,20 +7,21 @@ changed. The API workers and the in-process Python API call the same functions.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service import notifications, targets, timers, workflows
+from tasks_service import escalation, notifications, targets, timers, workflows
+from tasks_service.calendar_store import calendar_by_id
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Timer, utcnow
 from tasks_service.schemas import TaskCreate, TaskUpdate, provided
-from tasks_service.serializers import iso, remember_labels
+from tasks_service.serializers import iso, remember_labels, serialize_task
 from tasks_service.statuses import (
     ACTIVE,
     FINISHED,
@@ -142,8 +143,10 @@ def _apply(
     operation_id: int | None,
     *,
     creating: bool = False,
+    noted: dict[str, list[Any]] | None = None,
 ) -> Task:
-    """Apply validated field changes to a task: the one place that moves a status."""
+    """Apply validated field changes to a task: the one place that moves a status.
+    ``noted``: more to say in its event (a timer that fired late)."""
     now = utcnow()
     before = {name: getattr(task, name) for name in Task.model_fields}
     before_labels = _labels(session, task) if task.id else []
@@ -202,10 +205,14 @@ def _apply(
     if changes.get("note"):
         _add_note(session, task, person_id, changes["note"])
         diff["note"] = [None, changes["note"]]
+    if diff and noted:
+        diff.update(noted)
     if creating or diff:
         _record(session, task, person_id, "created" if creating else action, diff, operation_id)
         for event in _events_of(creating, diff):
             notifications.emit(session, task, event, now)
+        if "team_id" in diff or "member_id" in diff:
+            notifications.tell_concerned(session, task, "task.assigned", now)
     if task.workflow_id is not None:
         workflows.refresh_workflow_status(session, task.account_id, task.workflow_id)
     return task
@@ -394,17 +401,25 @@ def do_fire_timer(session: Session, timer_id: int) -> str | None:
     """Apply a claimed timer to its task, once (``tasks_service.timers``); returns the
     action taken, or None when there was nothing (left) to do."""
     now = utcnow()
-    timer = timers.lock_claimed(session, timer_id, now)
+    late_after = timedelta(seconds=notifications.settings_of(session).timer_late_after)
+    timer = timers.lock_claimed(session, timer_id, now, late_after)
     if timer is None:
         return None
     task = lock_task(session, timer.account_id, timer.task_id)
-    action = _TIMER_ACTIONS[timer.kind](session, task, timer, now)
+    # Fired before it acts: an action that changes the task re-plans its timers, and
+    # must find this one done (a reassignment by an escalation level re-arms the levels
+    # for the new clock, this one included).
     timers.mark_fired(session, timer, now)
-    return action
+    return _TIMER_ACTIONS[timer.kind](session, task, timer, now)
 
 
 def _late(timer: Timer) -> dict[str, list[Any]]:
     return {"late": [None, True]} if timer.late else {}
+
+
+def _flags(timer: Timer) -> dict[str, Any]:
+    """In the payload of a timer's event: whether it fired late (the service was down)."""
+    return {"late": timer.late}
 
 
 def _fire_alert(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
@@ -415,7 +430,8 @@ def _fire_alert(session: Session, task: Task, timer: Timer, now: datetime) -> st
     session.add(task)
     changes = {"alert_sent_at": [before, now], **_late(timer)}
     _record(session, task, None, "alert", changes, None)
-    notifications.emit(session, task, "task.alert", timer.fire_at)
+    notifications.emit(session, task, "task.alert", timer.fire_at, extra=_flags(timer))
+    notifications.tell_concerned(session, task, "task.alert", timer.fire_at)
     return "alert"
 
 
@@ -423,15 +439,16 @@ def _fire_start(session: Session, task: Task, timer: Timer, now: datetime) -> st
     # Still registered with an assignee: it is assigned now (its clock starts).
     if task.status != TaskStatus.registered or not (task.team_id or task.member_id):
         return None
-    _apply(session, task, None, {"status": TaskStatus.assigned}, "start", None)
+    _apply(session, task, None, {"status": TaskStatus.assigned}, "start", None, noted=_late(timer))
     return "start"
 
 
 def _fire_wake(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
     if task.status != TaskStatus.waiting_for:
         return None  # it left waiting_for before: nothing to wake
-    _apply(session, task, None, {"status": TaskStatus.assigned}, "wake", None)
-    notifications.emit(session, task, "task.waking", timer.fire_at)
+    _apply(session, task, None, {"status": TaskStatus.assigned}, "wake", None, noted=_late(timer))
+    notifications.emit(session, task, "task.waking", timer.fire_at, extra=_flags(timer))
+    notifications.tell_concerned(session, task, "task.waking", timer.fire_at)
     return "wake"
 
 
@@ -448,8 +465,63 @@ def _fire_overdue(session: Session, task: Task, timer: Timer, now: datetime) -> 
         {"overdue": [False, True], "passed": [None, timer.kind], **_late(timer)},
         None,
     )
-    notifications.emit(session, task, "task.overdue", timer.fire_at)
+    notifications.emit(session, task, "task.overdue", timer.fire_at, extra=_flags(timer))
+    notifications.tell_concerned(session, task, "task.overdue", timer.fire_at)
     return "overdue"
+
+
+def _fire_escalation(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
+    """One level of the task's policy: whom it tells, what it changes, on the record."""
+    policy = escalation.policy_of(session, task)
+    if TaskStatus(task.status) in FINISHED or policy is None or timer.level > len(policy.levels):
+        return None
+    level = policy.levels[timer.level - 1]
+    people = escalation.recipients(session, task, level.get("notify", []))
+    actions = level.get("actions") or {}
+    changes: dict[str, Any] = {}
+    if actions.get("set_impact") is not None:
+        changes["impact"] = actions["set_impact"]
+    if actions.get("set_urgent") is not None:
+        changes["urgent"] = actions["set_urgent"]
+    if actions.get("reassign_team_id") is not None:
+        changes["team_id"], changes["member_id"] = actions["reassign_team_id"], None
+    if changes:
+        _apply(session, task, None, changes, "escalate", None, noted=_late(timer))
+    escalation.record(session, task, policy, timer, people, changes)
+    _record(
+        session,
+        task,
+        None,
+        "escalated",
+        {"escalation_level": [None, timer.level], "notified": [None, people], **_late(timer)},
+        None,
+    )
+    detail = f":level{timer.level}"
+    extra = {"escalation": {"level": timer.level, "policy_id": policy.id}, **_flags(timer)}
+    notifications.emit(session, task, "task.escalated", timer.fire_at, detail, extra)
+    # Mail waits for the calendar's service hours (if the policy says so); the feed and
+    # webhooks do not: a warning at 23:00 is read by the team at 08:00.
+    calendar = calendar_by_id(session, task.calendar_id)
+    hold = calendar.next_open(now) if policy.hold_email_to_service_hours else None
+    summary = f"escalation level {timer.level}: #{task.id} {task.subject}"
+    payload = {
+        "type": "task.escalated",
+        "timestamp": iso(timer.fire_at),
+        "data": serialize_task(session, task),
+        **extra,
+    }
+    notifications.notify_people(
+        session,
+        "task.escalated",
+        timer.fire_at,
+        people,
+        summary,
+        payload,
+        task=task,
+        subject=f"{task.id}{detail}",
+        email_not_before=hold,
+    )
+    return "escalate"
 
 
 _TIMER_ACTIONS = {
@@ -458,4 +530,5 @@ _TIMER_ACTIONS = {
     "wake": _fire_wake,
     "due": _fire_overdue,
     "target": _fire_overdue,
+    "escalation": _fire_escalation,
 }

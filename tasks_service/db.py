@@ -94,6 +94,7 @@ def session_scope(settings: Settings | None = None, *, write: bool = True) -> It
     if engine.dialect.name == "sqlite":
         engine = engine.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        session.info["settings"] = settings  # for what depends on them (email on or off)
         yield session
 
 

@@ -137,6 +137,8 @@ def do_update_account(session: Session, account_id: int, data: AccountUpdate) ->
     changes = provided(data)
     if "calendar_id" in changes:
         check_calendar_ref(session, account_id, changes["calendar_id"])
+    if "escalation_policy_id" in changes:
+        check_policy_ref(session, account_id, changes["escalation_policy_id"])
     for key, value in changes.items():
         setattr(account, key, value)
     session.add(account)
@@ -200,6 +202,13 @@ def do_update_person(
     return person
 
 
+def check_policy_ref(session: Session, account_id: int, policy_id: int | None) -> None:
+    # imported here: escalation finds people and teams through this module
+    from tasks_service.escalation import check_policy_ref as check
+
+    check(session, account_id, policy_id)
+
+
 # --- teams -----------------------------------------------------------------------------
 
 
@@ -235,7 +244,13 @@ def do_create_team(session: Session, account_id: int, data: TeamCreate) -> Team:
     """Raises: TaskValidationError if the name is taken, or for an unknown calendar."""
     _unique_team_name(session, account_id, data.name, None)
     check_calendar_ref(session, account_id, data.calendar_id)
-    team = Team(account_id=account_id, name=data.name, calendar_id=data.calendar_id)
+    check_policy_ref(session, account_id, data.escalation_policy_id)
+    team = Team(
+        account_id=account_id,
+        name=data.name,
+        calendar_id=data.calendar_id,
+        escalation_policy_id=data.escalation_policy_id,
+    )
     session.add(team)
     session.flush()
     return team
@@ -251,6 +266,8 @@ def do_update_team(session: Session, account_id: int, team_id: int, data: TeamUp
         _unique_team_name(session, account_id, changes["name"], team_id)
     if "calendar_id" in changes:
         check_calendar_ref(session, account_id, changes["calendar_id"])
+    if "escalation_policy_id" in changes:
+        check_policy_ref(session, account_id, changes["escalation_policy_id"])
     for key, value in changes.items():
         setattr(team, key, value)
     team.updated_at = utcnow()

@@ -78,6 +78,13 @@ def _calendar_ref(table: str, *, use_alter: bool = False) -> Any:
     return Field(default=None, sa_column=Column(Integer, key, nullable=True))
 
 
+def _policy_ref(table: str) -> Any:
+    key = ForeignKey(
+        "escalation_policy.id", name=f"fk_{table}_escalation_policy_id", use_alter=True
+    )
+    return Field(default=None, sa_column=Column(Integer, key, nullable=True))
+
+
 class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=64, unique=True)
@@ -85,6 +92,8 @@ class Account(SQLModel, table=True):
     # The default calendar of the account's tasks; none means 24x7. (The constraint is
     # added after both tables exist: a calendar belongs to an account.)
     calendar_id: int | None = _calendar_ref("account", use_alter=True)
+    # The default escalation policy of the account's tasks (issue 6); none: no escalation.
+    escalation_policy_id: int | None = _policy_ref("account")
     created_at: datetime = _created()
 
 
@@ -122,6 +131,11 @@ class Person(SQLModel, table=True):
     primary_email: str = Field(max_length=255)
     admin: bool = False
     disabled: bool = False
+    # Events (``task.alert``) or channel:event (``email:task.assigned``) this person
+    # does not want to hear about (issue 6).
+    notification_opt_outs: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -134,6 +148,7 @@ class Team(SQLModel, table=True):
     name: str = Field(max_length=255)
     disabled: bool = False
     calendar_id: int | None = _calendar_ref("team")
+    escalation_policy_id: int | None = _policy_ref("team")
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -173,6 +188,7 @@ class Workflow(SQLModel, table=True):
     manager_id: int | None = Field(default=None, foreign_key="person.id")
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     calendar_id: int | None = _calendar_ref("workflow")
+    escalation_policy_id: int | None = _policy_ref("workflow")
     created_at: datetime = _created()
     updated_at: datetime = _created()
     completed_at: datetime | None = _ts()
@@ -276,6 +292,67 @@ class Timer(SQLModel, table=True):
     claimed_at: datetime | None = _ts()
     fired_at: datetime | None = _ts()
     late: bool = False
+    # Escalation levels: what the moment was computed from (clock start, planned
+    # duration, due_at, policy). A fired level fires again only for a new anchor.
+    anchor: str | None = Field(default=None, max_length=160)
+    created_at: datetime = _created()
+
+
+class EscalationPolicy(SQLModel, table=True):
+    """Ordered escalation levels (``tasks_service.escalation``), each a timer per task."""
+
+    __tablename__ = "escalation_policy"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=255)
+    levels: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    offsets_in_service_time: bool = False
+    hold_email_to_service_hours: bool = True
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class TaskEscalation(SQLModel, table=True):
+    """One escalation level that fired for a task: when, how late, whom it told and
+    what it changed (``GET /tasks/:id/escalations``)."""
+
+    __tablename__ = "task_escalation"
+    __table_args__ = (Index("ix_task_escalation_task", "task_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    task_id: int = Field(foreign_key="task.id")
+    policy_id: int | None = Field(default=None, foreign_key="escalation_policy.id")
+    level: int
+    fire_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    fired_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    late: bool = False
+    notified: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    actions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """An entry in a person's in-app feed (``GET /people/me/notifications``). ``key``
+    (event, subject, moment, person) is unique: a replayed firing adds nothing."""
+
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_notification_person", "person_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    person_id: int = Field(foreign_key="person.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    key: str = Field(max_length=255)
+    event: str = Field(max_length=32)
+    summary: str = Field(max_length=500)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    read_at: datetime | None = _ts()
     created_at: datetime = _created()
 
 
@@ -289,6 +366,9 @@ class Webhook(SQLModel, table=True):
     disabled: bool = False
     description: str | None = Field(default=None, max_length=255)
     secret: str = Field(max_length=128)
+    # Set by the first failed attempt after a success; a day of failures disables it.
+    failing_since: datetime | None = _ts()
+    disabled_reason: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -310,6 +390,9 @@ class Delivery(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id")
     webhook_id: int | None = Field(default=None, foreign_key="webhook.id")
     task_id: int | None = Field(default=None, foreign_key="task.id")
+    # "webhook" (to ``webhook_id``) or "email" (to ``person_id``, over SMTP)
+    channel: str = Field(default="webhook", max_length=16)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
     key: str = Field(max_length=255)
     event: str = Field(max_length=32)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, col, select
 
 from tasks_service.db import claim_rows, is_postgres
-from tasks_service.models import Account, Delivery, Task, Webhook, utcnow
+from tasks_service.models import Account, Delivery, Notification, Person, Task, Webhook, utcnow
 from tasks_service.serializers import iso, serialize_task
-from tasks_service.settings import Settings
+from tasks_service.settings import Settings, get_settings
 
 EVENTS = (
     "task.created",
@@ -56,10 +56,17 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def emit(session: Session, task: Task, event: str, moment: datetime) -> int:
+def emit(
+    session: Session,
+    task: Task,
+    event: str,
+    moment: datetime,
+    detail: str = "",
+    extra: dict[str, Any] | None = None,
+) -> int:
     """Record ``event`` about ``task`` for every webhook of its account that wants it;
-    ``moment`` (the timer's, or the change's) makes the delivery key. Returns how many
-    deliveries are new."""
+    ``moment`` (the timer's, or the change's) and ``detail`` (an escalation's level)
+    make the delivery key. Returns how many deliveries are new."""
     hooks = [
         hook
         for hook in session.exec(
@@ -77,10 +84,11 @@ def emit(session: Session, task: Task, event: str, moment: datetime) -> int:
         "timestamp": iso(moment),
         "account": account.slug if account else None,
         "data": serialize_task(session, task),
+        **(extra or {}),
     }
     added = 0
     for hook in hooks:
-        key = f"{event}:{task.id}:{iso(moment)}:webhook:{hook.id}"
+        key = f"{event}:{task.id}{detail}:{iso(moment)}:webhook:{hook.id}"
         exists = session.exec(select(Delivery.id).where(Delivery.key == key)).first()
         if exists is None:
             session.add(
@@ -95,6 +103,109 @@ def emit(session: Session, task: Task, event: str, moment: datetime) -> int:
             )
             added += 1
     return added
+
+
+# --- people: the in-app feed and email ---------------------------------------------------
+
+#: Events people hear about (webhooks hear about all of ``EVENTS``).
+PEOPLE_EVENTS = (
+    "task.assigned",
+    "task.alert",
+    "task.overdue",
+    "task.escalated",
+    "task.waking",
+    "webhook.disabled",
+)
+
+
+def concerned(session: Session, task: Task, event: str) -> list[int]:
+    """Whom an event about a task concerns by default: its member (or, with none, its
+    team's members); for ``task.overdue`` its workflow's manager too. (Escalation
+    levels name their own recipients.)"""
+    from tasks_service.escalation import recipients
+
+    notify = ["member"] if task.member_id else ["team"]
+    if event == "task.overdue":
+        notify.append("manager")
+    return recipients(session, task, notify)
+
+
+def notify_people(
+    session: Session,
+    event: str,
+    moment: datetime,
+    person_ids: list[int],
+    summary: str,
+    payload: dict[str, Any],
+    *,
+    task: Task | None = None,
+    subject: str = "",
+    email_not_before: datetime | None = None,
+) -> int:
+    """An entry in each person's feed, and an email to each when SMTP is configured
+    (not before ``email_not_before``: escalation mail held to service hours), minus
+    each person's opt-outs. Keys as for webhooks: replays add nothing. Returns how
+    many messages are new."""
+    settings = settings_of(session)
+    added = 0
+    base = f"{event}:{subject or (task.id if task else '')}:{iso(moment)}"
+    for person in session.exec(select(Person).where(col(Person.id).in_(person_ids))):
+        assert person.id is not None
+        outs = set(person.notification_opt_outs)
+        if event in outs or person.disabled:
+            continue
+        if f"in_app:{event}" not in outs:
+            key = f"{base}:in_app:{person.id}"
+            if session.exec(select(Notification.id).where(Notification.key == key)).first() is None:
+                session.add(
+                    Notification(
+                        account_id=person.account_id,
+                        person_id=person.id,
+                        task_id=task.id if task else None,
+                        key=key,
+                        event=event,
+                        summary=summary[:500],
+                        payload=payload,
+                    )
+                )
+                added += 1
+        if settings.smtp_host and f"email:{event}" not in outs:
+            key = f"{base}:email:{person.id}"
+            if session.exec(select(Delivery.id).where(Delivery.key == key)).first() is None:
+                session.add(
+                    Delivery(
+                        account_id=person.account_id,
+                        channel="email",
+                        person_id=person.id,
+                        task_id=task.id if task else None,
+                        key=key,
+                        event=event,
+                        payload={"to": person.primary_email, "subject": summary, **payload},
+                        next_attempt_at=email_not_before or utcnow(),
+                    )
+                )
+                added += 1
+    return added
+
+
+def tell_concerned(
+    session: Session, task: Task, event: str, moment: datetime, people: list[int] | None = None
+) -> int:
+    """A task event to the people it concerns (``concerned``), or to ``people``."""
+    if event not in PEOPLE_EVENTS:
+        return 0
+    to = concerned(session, task, event) if people is None else people
+    if not to:
+        return 0
+    summary = f"{event.removeprefix('task.').replace('_', ' ')}: #{task.id} {task.subject}"
+    payload = {"type": event, "timestamp": iso(moment), "data": serialize_task(session, task)}
+    return notify_people(session, event, moment, to, summary, payload, task=task)
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings the session was opened with (``db.session_scope``)."""
+    found = session.info.get("settings")
+    return found if isinstance(found, Settings) else get_settings()
 
 
 def do_claim_due(
@@ -167,8 +278,13 @@ def check_address(uri: str, allow_private: bool) -> None:
             raise UnsafeAddress(f"{parts.hostname} resolves to {address}, which is not public")
 
 
-def send(settings: Settings, delivery: Delivery, hook: Webhook) -> Outcome:
-    """One attempt: POST the signed payload (no redirects followed)."""
+def send(settings: Settings, delivery: Delivery, hook: Webhook | None) -> Outcome:
+    """One attempt: POST the signed payload (no redirects followed), or mail it."""
+    if delivery.channel == "email":
+        return send_email(settings, delivery)
+    assert hook is not None
+    if hook.disabled:
+        return Outcome(error="refused: the webhook is disabled")
     import requests
 
     try:
@@ -190,6 +306,40 @@ def send(settings: Settings, delivery: Delivery, hook: Webhook) -> Outcome:
     return Outcome(status=response.status_code, retry_after=_retry_after(response.headers))
 
 
+def send_email(settings: Settings, delivery: Delivery) -> Outcome:
+    """One attempt over SMTP. A refused recipient is final (like a 4xx); a server that
+    is down or answers 4xx (try later) is retried."""
+    import smtplib
+    from email.message import EmailMessage
+
+    if not settings.smtp_host:
+        return Outcome(error="refused: no SMTP server is configured")
+    payload = delivery.payload
+    message = EmailMessage()
+    message["From"], message["To"] = settings.smtp_from, payload["to"]
+    message["Subject"] = payload.get("subject", delivery.event)
+    message["Message-ID"] = f"<delivery-{delivery.id}@{settings.smtp_from.rpartition('@')[2]}>"
+    body = {k: v for k, v in payload.items() if k not in ("to", "subject")}
+    message.set_content(f"{message['Subject']}\n\n{json.dumps(body, indent=2, sort_keys=True)}\n")
+    try:
+        server = (settings.smtp_host, settings.smtp_port)
+        with smtplib.SMTP(*server, timeout=settings.smtp_timeout) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return Outcome(status=550, error=f"refused: {exc}"[:500])
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:  # "try again later"
+            return Outcome(error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:500])
+        return Outcome(status=exc.smtp_code, error=f"refused: {exc.smtp_error!r}"[:500])
+    except (OSError, smtplib.SMTPException) as exc:
+        return Outcome(error=f"{type(exc).__name__}: {exc}"[:500])
+    return Outcome(status=250)
+
+
 def _retry_after(headers: Any) -> float | None:
     value = headers.get("Retry-After")
     if value is None:
@@ -200,13 +350,15 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def claimed(session: Session, delivery_id: int) -> tuple[Delivery, Webhook] | None:
+def claimed(session: Session, delivery_id: int) -> tuple[Delivery, Webhook | None] | None:
     """The delivery and its webhook, if it is claimed for sending. (No lock is held
     while sending: a slow receiver must not hold a transaction open.)"""
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.state != DELIVERING or delivery.webhook_id is None:
+    if delivery is None or delivery.state != DELIVERING:
         return None
-    hook = session.get(Webhook, delivery.webhook_id)
+    if delivery.channel == "email":
+        return delivery, None
+    hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
     return None if hook is None else (delivery, hook)
 
 
@@ -242,7 +394,50 @@ def do_record_attempt(
             delay = max(delay, min(outcome.retry_after, settings.webhook_retry_max))
         delivery.state, delivery.next_attempt_at = PENDING, now + timedelta(seconds=delay)
     session.add(delivery)
+    if delivery.channel == "webhook" and delivery.webhook_id is not None:
+        _track_health(session, settings, delivery.webhook_id, outcome, now)
     return delivery.state
+
+
+def _track_health(
+    session: Session, settings: Settings, webhook_id: int, outcome: Outcome, now: datetime
+) -> None:
+    """A success clears ``failing_since``; failures from then on for longer than
+    ``webhook_disable_after`` disable the webhook and tell the account's admins."""
+    hook = session.get(Webhook, webhook_id)
+    if hook is None:
+        return
+    if outcome.delivered:
+        hook.failing_since = None
+    elif hook.failing_since is None:
+        hook.failing_since = now
+    elif not hook.disabled and now - hook.failing_since >= timedelta(
+        seconds=settings.webhook_disable_after
+    ):
+        hook.disabled = True
+        reason = outcome.error or f"HTTP {outcome.status}"
+        hook.disabled_reason = f"failing since {iso(hook.failing_since)}: {reason}"[:255]
+        admins = session.exec(
+            select(Person.id).where(
+                Person.account_id == hook.account_id, col(Person.admin).is_(True)
+            )
+        ).all()
+        summary = f"webhook {hook.id} ({hook.uri}) was disabled: {hook.disabled_reason}"
+        payload = {
+            "type": "webhook.disabled",
+            "timestamp": iso(now),
+            "data": {"webhook_id": hook.id, "uri": hook.uri, "reason": hook.disabled_reason},
+        }
+        notify_people(
+            session,
+            "webhook.disabled",
+            hook.failing_since,
+            [a for a in admins if a is not None],
+            summary,
+            payload,
+            subject=f"webhook{hook.id}",
+        )
+    session.add(hook)
 
 
 def do_retry(session: Session, account_id: int, webhook_id: int, delivery_id: int) -> Delivery:

@@ -34,6 +34,7 @@ from tasks_service.db import is_postgres, session_scope
 from tasks_service.models import (
     Account,
     Calendar,
+    EscalationPolicy,
     Operation,
     OperationBatch,
     OperationStatus,
@@ -198,14 +199,21 @@ def _recompute(
     now: datetime,
     writes: _Writes,
 ) -> None:
-    """One task's calendar, target and target timer; an event if the target moved."""
+    """One task's calendar, target and the timers that follow them (target, escalation
+    levels); an event if the target moved."""
     calendar_id, target = targets.recomputed(session, task)
     before = task.completion_target_at
-    if (calendar_id, target) == (task.calendar_id, before):
-        return
     # The task as it will be, as plain values: the loaded row stays as read (changing it
     # would have the ORM write it again, row by row).
-    moved = cast(Task, SimpleNamespace(**{**task.__dict__, "completion_target_at": target}))
+    moved = cast(
+        Task,
+        SimpleNamespace(
+            **{**task.__dict__, "completion_target_at": target, "calendar_id": calendar_id}
+        ),
+    )
+    changes = timers.plan(rows, timers.wanted(session, moved), now)
+    if (calendar_id, target) == (task.calendar_id, before) and not changes:
+        return
     writes.tasks.append(
         {
             "id": task.id,
@@ -215,28 +223,31 @@ def _recompute(
             "overdue": task.overdue and timers.is_overdue(moved, now),
         }
     )
-    change = timers.target_change(rows.get(("target", 0)), moved)
-    if change is not None:
-        kind, moment = change
-        row = rows.get(("target", 0))
-        if kind == "insert":
+    for (kind, level), change, moment, anchor in changes:
+        if change == "insert":
             writes.new_timers.append(
                 {
                     "account_id": task.account_id,
                     "task_id": task.id,
-                    "kind": "target",
-                    "level": 0,
+                    "kind": kind,
+                    "level": level,
                     "fire_at": moment,
                     "state": timers.PENDING,
                     "attempts": 0,
                     "late": False,
+                    "anchor": anchor,
                     "created_at": now,
                 }
             )
-        elif row is not None:
-            writes.timer_changes.append(
-                {"id": row.id, **timers.change_values(kind, moment), "claimed_at": None}
-            )
+        else:
+            values = {
+                "fire_at": rows[(kind, level)].fire_at,
+                "claimed_at": rows[(kind, level)].claimed_at,
+                "late": rows[(kind, level)].late,
+                "anchor": rows[(kind, level)].anchor,
+                **timers.change_values(change, moment, anchor),
+            }
+            writes.timer_changes.append({"id": rows[(kind, level)].id, **values})
     if before != target:
         writes.events.append(
             {
@@ -263,7 +274,11 @@ def _preload(session: Session, tasks: list[Task]) -> list[Any]:
     ]
     calendar_ids = {row.calendar_id for row in holders if row.calendar_id is not None}
     calendars = list(session.exec(select(Calendar).where(col(Calendar.id).in_(calendar_ids))))
-    return [*holders, *calendars]
+    policy_ids = {row.escalation_policy_id for row in holders if row.escalation_policy_id}
+    policies = list(
+        session.exec(select(EscalationPolicy).where(col(EscalationPolicy.id).in_(policy_ids)))
+    )
+    return [*holders, *calendars, *policies]
 
 
 def run_inline(

@@ -99,11 +99,12 @@ TASK_READONLY = frozenset(
     }
 )
 WORKFLOW_READONLY = frozenset(
-    {"id", "created_at", "updated_at", "completed_at", "created_by", "calendar"}
+    {"id", "created_at", "updated_at", "completed_at", "created_by"}
+    | {"calendar", "escalation_policy"}
 )
 PERSON_READONLY = frozenset({"id", "created_at", "updated_at"})
-TEAM_READONLY = PERSON_READONLY | {"calendar"}
-ACCOUNT_READONLY = frozenset({"id", "slug", "calendar"})
+TEAM_READONLY = PERSON_READONLY | {"calendar", "escalation_policy"}
+ACCOUNT_READONLY = frozenset({"id", "slug", "calendar", "escalation_policy"})
 CALENDAR_READONLY = PERSON_READONLY
 
 
@@ -178,6 +179,7 @@ class WorkflowCreate(_Input):
     manager_id: Id | None = None
     status: WorkflowStatus | None = None
     calendar_id: Id | None = None
+    escalation_policy_id: Id | None = None
 
 
 class WorkflowUpdate(_Input):
@@ -186,6 +188,7 @@ class WorkflowUpdate(_Input):
     manager_id: Id = None  # type: ignore[assignment]
     status: WorkflowStatus = None  # type: ignore[assignment]
     calendar_id: Id | None = None
+    escalation_policy_id: Id | None = None
 
 
 class PersonCreate(_Input):
@@ -204,17 +207,20 @@ class PersonUpdate(_Input):
 class TeamCreate(_Input):
     name: Name
     calendar_id: Id | None = None
+    escalation_policy_id: Id | None = None
 
 
 class TeamUpdate(_Input):
     name: Name = None  # type: ignore[assignment]
     disabled: StrictBool = None  # type: ignore[assignment]
     calendar_id: Id | None = None
+    escalation_policy_id: Id | None = None
 
 
 class AccountUpdate(_Input):
     name: Name = None  # type: ignore[assignment]
     calendar_id: Id | None = None  # the default calendar; null: 24x7
+    escalation_policy_id: Id | None = None  # the default policy; null: no escalation
 
 
 class MembershipCreate(_Input):
@@ -434,4 +440,100 @@ class WebhookUpdate(_Input):
     description: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
-WEBHOOK_READONLY = frozenset({"id", "secret", "created_at", "updated_at"})
+WEBHOOK_READONLY = frozenset(
+    {"id", "secret", "created_at", "updated_at", "failing_since", "disabled_reason"}
+)
+
+
+# --- escalation policies ----------------------------------------------------------------
+
+#: Who a level tells: the task's member, its team's members, its workflow's manager, a
+#: person, or a team's members.
+NotifyTarget = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(member|team|manager|(person|team):[1-9][0-9]{0,9})$"
+    ),
+]
+#: A year of minutes either way.
+OffsetMinutes = Annotated[StrictInt, Field(ge=-525_600, le=525_600)]
+
+
+class EscalationActions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    set_impact: TaskImpact | None = None
+    reassign_team_id: Id | None = None
+    set_urgent: StrictBool | None = None
+
+
+class EscalationLevel(BaseModel):
+    """One level: at ``offset_minutes`` from ``relative_to``, or at ``percent`` of the
+    planned service time (a warning before the breach)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offset_minutes: OffsetMinutes = 0
+    relative_to: Literal["completion_target_at", "due_at"] = "completion_target_at"
+    percent: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    notify: Annotated[list[NotifyTarget], Field(max_length=50)] = []
+    actions: EscalationActions | None = None
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> EscalationLevel:
+        if self.percent is not None and (
+            self.offset_minutes != 0 or "relative_to" in self.model_fields_set
+        ):
+            raise PydanticCustomError(
+                "invalid_value",
+                "percent counts from the start of the clock: give it alone, without "
+                "offset_minutes or relative_to",
+            )
+        return self
+
+
+Levels = Annotated[list[EscalationLevel], Field(min_length=1, max_length=20)]
+
+
+class EscalationPolicyCreate(_Input):
+    name: Name
+    levels: Levels
+    # offsets count service minutes of the task's calendar (else wall-clock minutes)
+    offsets_in_service_time: StrictBool = False
+    # emails from levels wait for the calendar's service hours (webhooks never wait)
+    hold_email_to_service_hours: StrictBool = True
+
+
+class EscalationPolicyUpdate(_Input):
+    name: Name = None  # type: ignore[assignment]
+    levels: Levels = None  # type: ignore[assignment]
+    offsets_in_service_time: StrictBool = None  # type: ignore[assignment]
+    hold_email_to_service_hours: StrictBool = None  # type: ignore[assignment]
+
+
+ESCALATION_POLICY_READONLY = PERSON_READONLY
+
+
+class NotificationUpdate(_Input):
+    read: StrictBool
+
+
+class NotificationPreferences(_Input):
+    """What a person may change about themselves: the notifications they do not want,
+    as events (``task.alert``) or channel:event (``email:task.assigned``)."""
+
+    notification_opt_outs: Annotated[list[str], Field(max_length=40)]
+
+    @field_validator("notification_opt_outs")
+    @classmethod
+    def _known(cls, values: list[str]) -> list[str]:
+        from tasks_service.notifications import PEOPLE_EVENTS
+
+        for value in values:
+            channel, _, event = value.rpartition(":")
+            if channel not in ("", "email", "in_app") or event not in PEOPLE_EVENTS:
+                raise ValueError(
+                    f"{value!r}: give an event ({', '.join(PEOPLE_EVENTS)}), optionally "
+                    "after email: or in_app:"
+                )
+        return sorted(set(values))

@@ -18,10 +18,13 @@ from tasks_service.calendar_store import spec_of
 from tasks_service.models import (
     Account,
     Delivery,
+    EscalationPolicy,
     Note,
+    Notification,
     Operation,
     Person,
     Task,
+    TaskEscalation,
     TaskEvent,
     TaskLabel,
     Team,
@@ -140,6 +143,11 @@ def _calendars(session: Session, ids: set[int | None]) -> dict[int, str]:
     return _names(session, col(CalendarRow.id), col(CalendarRow.name), {i for i in ids if i})
 
 
+def _policies(session: Session, ids: set[int | None]) -> dict[int, str]:
+    column, label = col(EscalationPolicy.id), col(EscalationPolicy.name)
+    return _names(session, column, label, {i for i in ids if i})
+
+
 def _ref(names: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
     if ref_id is None or ref_id not in names:
         return None
@@ -234,6 +242,7 @@ def serialize_task(session: Session, task: Task) -> dict[str, Any]:
 def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list[dict[str, Any]]:
     people = _people(session, {w.manager_id for w in workflows})
     calendars = _calendars(session, {w.calendar_id for w in workflows})
+    policies = _policies(session, {w.escalation_policy_id for w in workflows})
     return [
         {
             "id": w.id,
@@ -242,6 +251,7 @@ def serialize_workflows(session: Session, workflows: Sequence[Workflow]) -> list
             "status": w.status,
             "manager": _ref(people, w.manager_id),
             "calendar": _ref(calendars, w.calendar_id),
+            "escalation_policy": _ref(policies, w.escalation_policy_id),
             "created_at": iso(w.created_at),
             "updated_at": iso(w.updated_at),
             "completed_at": iso(w.completed_at),
@@ -261,6 +271,7 @@ def serialize_person(person: Person) -> dict[str, Any]:
         "primary_email": person.primary_email,
         "admin": person.admin,
         "disabled": person.disabled,
+        "notification_opt_outs": person.notification_opt_outs,
         "created_at": iso(person.created_at),
         "updated_at": iso(person.updated_at),
     }
@@ -268,12 +279,14 @@ def serialize_person(person: Person) -> dict[str, Any]:
 
 def serialize_teams(session: Session, teams: Sequence[Team]) -> list[dict[str, Any]]:
     calendars = _calendars(session, {t.calendar_id for t in teams})
+    policies = _policies(session, {t.escalation_policy_id for t in teams})
     return [
         {
             "id": team.id,
             "name": team.name,
             "disabled": team.disabled,
             "calendar": _ref(calendars, team.calendar_id),
+            "escalation_policy": _ref(policies, team.escalation_policy_id),
             "created_at": iso(team.created_at),
             "updated_at": iso(team.updated_at),
         }
@@ -341,11 +354,13 @@ def serialize_operation(operation: Operation) -> dict[str, Any]:
 
 def serialize_account(session: Session, account: Account) -> dict[str, Any]:
     calendars = _calendars(session, {account.calendar_id})
+    policies = _policies(session, {account.escalation_policy_id})
     return {
         "id": account.id,
         "slug": account.slug,
         "name": account.name,
         "calendar": _ref(calendars, account.calendar_id),
+        "escalation_policy": _ref(policies, account.escalation_policy_id),
     }
 
 
@@ -356,6 +371,8 @@ def serialize_webhook(hook: Webhook, *, with_secret: bool = False) -> dict[str, 
         "uri": hook.uri,
         "events": hook.events,
         "disabled": hook.disabled,
+        "disabled_reason": hook.disabled_reason,
+        "failing_since": iso(hook.failing_since),
         "description": hook.description,
         "created_at": iso(hook.created_at),
         "updated_at": iso(hook.updated_at),
@@ -378,4 +395,47 @@ def serialize_delivery(delivery: Delivery) -> dict[str, Any]:
         "next_attempt_at": iso(delivery.next_attempt_at),
         "delivered_at": iso(delivery.delivered_at),
         "created_at": iso(delivery.created_at),
+    }
+
+
+def serialize_policy(policy: EscalationPolicy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "levels": policy.levels,
+        "offsets_in_service_time": policy.offsets_in_service_time,
+        "hold_email_to_service_hours": policy.hold_email_to_service_hours,
+        "created_at": iso(policy.created_at),
+        "updated_at": iso(policy.updated_at),
+    }
+
+
+def serialize_escalations(session: Session, rows: Sequence[TaskEscalation]) -> list[dict[str, Any]]:
+    people = _people(session, {p for row in rows for p in row.notified})
+    policies = _policies(session, {row.policy_id for row in rows})
+    return [
+        {
+            "id": row.id,
+            "level": row.level,
+            "escalation_policy": _ref(policies, row.policy_id),
+            "fire_at": iso(row.fire_at),
+            "fired_at": iso(row.fired_at),
+            "late": row.late,
+            "notified": [_ref(people, p) or {"id": p, "name": None} for p in row.notified],
+            "actions": row.actions,
+        }
+        for row in rows
+    ]
+
+
+def serialize_notification(row: Notification) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event": row.event,
+        "summary": row.summary,
+        "task": None if row.task_id is None else {"id": row.task_id},
+        "data": row.payload,
+        "read": row.read_at is not None,
+        "read_at": iso(row.read_at),
+        "created_at": iso(row.created_at),
     }

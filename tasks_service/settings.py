@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
     timer_sweep_interval: float = Field(default=1.0, gt=0)
     timer_claim_batch: int = Field(default=500, ge=1, le=10_000)
+    # A timer that fires this many seconds after its moment is marked late.
+    timer_late_after: float = Field(default=60.0, gt=0)
     # Seconds after which a claimed timer / delivery that was not done is taken again
     # (its worker died or its message was lost). A delivery's must exceed the timeout.
     timer_claim_timeout: float = Field(default=20.0, gt=0)
@@ -50,6 +52,18 @@ class Settings(BaseSettings):
     webhook_retry_base: float = Field(default=2.0, gt=0)
     webhook_retry_max: float = Field(default=3600.0, gt=0)
     webhook_allow_private: bool = False
+    # A webhook whose attempts have failed for this long (no success between) is
+    # disabled, and the account's admins are told.
+    webhook_disable_after: float = Field(default=86_400.0, gt=0)
+
+    # Email over SMTP to the people an event concerns; off while no host is set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "tasks@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
 
     # Embedded broker: how often an idle worker looks for work in the SQLite queue, and
     # how long delivered messages are kept before the prune sweep deletes them.

@@ -1,8 +1,9 @@
 """Timers: every future moment the service acts on a task is a row (DESIGN.md, "Time").
 
 A task has at most one timer per kind (and escalation level): ``alert`` (alert_at),
-``start`` (start_at), ``wake`` (waiting_until), ``due`` (due_at) and ``target``
-(completion_target_at). ``sync`` keeps them in step with the task in the transaction
+``start`` (start_at), ``wake`` (waiting_until), ``due`` (due_at), ``target``
+(completion_target_at) and ``escalation`` (one per level of its policy,
+``tasks_service.escalation``). ``sync`` keeps them in step with the task in the transaction
 that changes it: a moment moved before it fires moves the timer, a new moment after
 it fired arms it again, a moment cleared (or a task that finished) cancels it.
 
@@ -17,8 +18,9 @@ Firing, in three steps, none of which can make a timer take effect twice:
    acts on and marks it fired there; a timer already fired, or moved since its claim,
    is left alone (``lock_claimed``).
 
-A timer that fires more than ``LATE_AFTER`` after its moment (the service was down) is
-marked ``late``; every kind still acts when late (an alert two days late is still
+A timer that fires more than ``timer_late_after`` (a setting, 60 s) after its moment
+(the service was down) is marked ``late``, in its events and its notifications' payload
+(``"late": true``); every kind still acts when late (an alert two days late is still
 worth sending, flagged so), except where the task has moved on (a wake-up for a task no
 longer waiting does nothing).
 """
@@ -54,6 +56,18 @@ def _moments(task: Task) -> dict[str, datetime | None]:
 
 
 Rows = dict[tuple[str, int], Timer]
+#: What a task wants of its timers: ``{(kind, level): (moment or None, anchor)}``.
+Wanted = dict[tuple[str, int], tuple[datetime | None, str | None]]
+
+
+def wanted(session: Session, task: Task) -> Wanted:
+    """Every timer the task should have now: its moments, and its escalation levels."""
+    from tasks_service import escalation
+
+    out: Wanted = {(kind, 0): (moment, None) for kind, moment in _moments(task).items()}
+    for level, pair in escalation.wanted(session, task).items():
+        out[(escalation.KIND, level)] = pair
+    return out
 
 
 def load(session: Session, task_ids: list[int]) -> dict[int, Rows]:
@@ -64,53 +78,81 @@ def load(session: Session, task_ids: list[int]) -> dict[int, Rows]:
     return out
 
 
+Change = tuple[tuple[str, int], str, datetime | None, str | None]
+
+
+def plan(rows: Rows, want: Wanted, now: datetime) -> list[Change]:
+    """What to do to ``rows`` for the task to have ``want``: ``(key, change, moment,
+    anchor)`` with change ``insert``, ``rearm`` or ``cancel``. Levels of a policy that
+    no longer applies (or lost levels) are canceled."""
+    changes: list[Change] = []
+    for key, (moment, anchor) in want.items():
+        change = decide(rows.get(key), moment, now, anchor)
+        if change is not None:
+            changes.append((key, change, moment, anchor))
+    for key, row in rows.items():
+        if key not in want and row.state in (PENDING, CLAIMED):
+            changes.append((key, "cancel", None, None))
+    return changes
+
+
 def sync(session: Session, task: Task, now: datetime, *, new: bool = False) -> None:
     """Make the task's timers match its fields (same transaction as the change; a
     ``new`` task has none yet, which saves looking)."""
     assert task.id is not None
-    wanted = _moments(task)
     rows = {} if new else load(session, [task.id])[task.id]
-    for kind, moment in wanted.items():
-        row = rows.get((kind, 0))
-        change = decide(row, moment)
+    for (kind, level), change, moment, anchor in plan(rows, wanted(session, task), now):
         if change == "insert":
             assert moment is not None
             session.add(
-                Timer(account_id=task.account_id, task_id=task.id, kind=kind, fire_at=moment)
+                Timer(
+                    account_id=task.account_id,
+                    task_id=task.id,
+                    kind=kind,
+                    level=level,
+                    fire_at=moment,
+                    anchor=anchor,
+                )
             )
-        elif change is not None:
-            assert row is not None
-            for name, value in change_values(change, moment).items():
+        else:
+            row = rows[(kind, level)]
+            for name, value in change_values(change, moment, anchor).items():
                 setattr(row, name, value)
             session.add(row)
     if task.overdue and not is_overdue(task, now):
         task.overdue = False  # its moments moved out (or it finished): not overdue now
 
 
-def decide(row: Timer | None, moment: datetime | None) -> str | None:
+def decide(
+    row: Timer | None, moment: datetime | None, now: datetime, anchor: str | None = None
+) -> str | None:
     """What a timer needs for its task's moment to be ``moment``: ``insert``, ``rearm``
-    (moved, or set again after it fired or was canceled), ``cancel``, or nothing."""
+    (moved, or set again after it fired or was canceled), ``cancel``, or nothing.
+
+    An escalation level that fired stays fired for its anchor (once per target), and
+    for a new anchor too when its new moment has passed already."""
     if moment is None:
         return "cancel" if row is not None and row.state in (PENDING, CLAIMED) else None
     if row is None:
         return "insert"
-    if row.fire_at != moment or row.state == CANCELED:
+    if row.kind == "escalation" and row.state == FIRED:
+        return None if row.anchor == anchor or moment <= now else "rearm"
+    if row.fire_at != moment or row.state == CANCELED or row.anchor != anchor:
         return "rearm"
     return None
 
 
-def change_values(change: str, moment: datetime | None) -> dict[str, object]:
+def change_values(change: str, moment: datetime | None, anchor: str | None) -> dict[str, object]:
     """The columns a ``rearm`` or ``cancel`` sets."""
     if change == "cancel":
         return {"state": CANCELED}
-    return {"fire_at": moment, "state": PENDING, "claimed_at": None, "late": False}
-
-
-def target_change(row: Timer | None, task: Task) -> tuple[str, datetime | None] | None:
-    """``decide`` for the target timer alone (the recompute moves only targets)."""
-    moment = _moments(task)["target"]
-    change = decide(row, moment)
-    return None if change is None else (change, moment)
+    return {
+        "fire_at": moment,
+        "state": PENDING,
+        "claimed_at": None,
+        "late": False,
+        "anchor": anchor,
+    }
 
 
 def is_overdue(task: Task, now: datetime) -> bool:
@@ -131,7 +173,9 @@ def do_claim_due(
     return claim_rows(session, Timer, due | lost, col(Timer.fire_at), values, limit)
 
 
-def lock_claimed(session: Session, timer_id: int, now: datetime) -> Timer | None:
+def lock_claimed(
+    session: Session, timer_id: int, now: datetime, late_after: timedelta = LATE_AFTER
+) -> Timer | None:
     """The timer, row-locked, if it is still claimed and due; else None (fired already,
     or moved or canceled since the claim)."""
     query = select(Timer).where(Timer.id == timer_id)
@@ -140,7 +184,7 @@ def lock_claimed(session: Session, timer_id: int, now: datetime) -> Timer | None
     timer = session.exec(query.execution_options(populate_existing=True)).first()
     if timer is None or timer.state != CLAIMED or timer.fire_at > now:
         return None
-    timer.late = now - timer.fire_at > LATE_AFTER
+    timer.late = now - timer.fire_at > late_after
     return timer
 
 

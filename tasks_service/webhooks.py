@@ -48,6 +48,8 @@ def do_update_webhook(
         _safe_uri(settings, changes["uri"])
     for key, value in changes.items():
         setattr(hook, key, value)
+    if changes.get("disabled") is False:  # enabled again: a fresh start
+        hook.failing_since, hook.disabled_reason = None, None
     hook.updated_at = utcnow()
     session.add(hook)
     session.flush()

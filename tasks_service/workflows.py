@@ -8,6 +8,7 @@ from tasks_service import recompute
 from tasks_service.calendar_store import check_calendar_ref
 from tasks_service.db import lock_in_account
 from tasks_service.errors import NotFound, field_error
+from tasks_service.escalation import check_policy_ref
 from tasks_service.identity import find_person
 from tasks_service.models import Task, Workflow, utcnow
 from tasks_service.schemas import WorkflowCreate, WorkflowUpdate, provided
@@ -30,6 +31,7 @@ def do_create_workflow(
     if manager_id is not None and find_person(session, account_id, manager_id) is None:
         raise field_error("manager_id", "not_found", f"no person {manager_id}")
     check_calendar_ref(session, account_id, data.calendar_id)
+    check_policy_ref(session, account_id, data.escalation_policy_id)
     status = data.status or WorkflowStatus.registered
     if status not in (WorkflowStatus.registered, WorkflowStatus.being_created):
         raise field_error(
@@ -43,6 +45,7 @@ def do_create_workflow(
         created_by_id=person_id,
         status=status,
         calendar_id=data.calendar_id,
+        escalation_policy_id=data.escalation_policy_id,
     )
     session.add(workflow)
     session.flush()
@@ -64,6 +67,11 @@ def do_update_workflow(
         check_calendar_ref(session, account_id, changes["calendar_id"])
         if changes["calendar_id"] != workflow.calendar_id:
             # its tasks' targets move: in the background, like any calendar change
+            recompute.do_request_recompute(session, account_id, None, {"workflow_id": workflow_id})
+    if "escalation_policy_id" in changes:
+        check_policy_ref(session, account_id, changes["escalation_policy_id"])
+        if changes["escalation_policy_id"] != workflow.escalation_policy_id:
+            # its tasks' escalation levels move: the same background re-plan
             recompute.do_request_recompute(session, account_id, None, {"workflow_id": workflow_id})
     status = changes.pop("status", None)
     for key, value in changes.items():

@@ -29,7 +29,7 @@ from tasks_service import migrate
 from tasks_service.db import reset_engines, session_scope
 from tasks_service.identity import do_create_account
 from tasks_service.settings import Settings
-from tests.helpers import Api, ProcessGroup, settings_env, wait_for
+from tests.helpers import Api, ProcessGroup, SmtpSink, settings_env, wait_for
 
 BACKENDS = ("sqlite", "postgres")
 _base = Settings()
@@ -73,13 +73,23 @@ def _redis_url(base_url: str) -> str:
     return base_url
 
 
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A local SMTP server keeping every message (aiosmtpd): the outer edge of email."""
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture(scope="session")
-def settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def settings(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
+) -> Iterator[Settings]:
     """Settings of a migrated, empty stack on this backend."""
     data_dir = tmp_path_factory.mktemp(f"stack-{backend}")
     common: dict[str, Any] = {
@@ -95,6 +105,9 @@ def settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "timer_claim_timeout": 3.0,
         "delivery_claim_timeout": 5.0,
         "webhook_timeout": 3.0,
+        # email goes to a local sink (tests/helpers.SmtpSink)
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_sink.port,
     }
     if backend == "sqlite":
         stack = Settings(database_url=None, broker_url=None, **common)

@@ -12,6 +12,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -47,6 +50,10 @@ def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env["TASKS_TIMER_CLAIM_TIMEOUT"] = str(settings.timer_claim_timeout)
     env["TASKS_DELIVERY_CLAIM_TIMEOUT"] = str(settings.delivery_claim_timeout)
     env["TASKS_WEBHOOK_TIMEOUT"] = str(settings.webhook_timeout)
+    env["TASKS_TIMER_LATE_AFTER"] = str(settings.timer_late_after)
+    env["TASKS_WEBHOOK_DISABLE_AFTER"] = str(settings.webhook_disable_after)
+    if settings.smtp_host:
+        env["TASKS_SMTP_HOST"], env["TASKS_SMTP_PORT"] = settings.smtp_host, str(settings.smtp_port)
     env["PYTHONPATH"] = str(ROOT)
     env.update(overrides)
     return env
@@ -249,3 +256,30 @@ def start_beats(settings: Settings, log_dir: Path, count: int = 1) -> ProcessGro
             what=f"beat-{n} to sweep",
         )
     return group
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                message = message_from_bytes(envelope.content, policy=email_policy.default)
+                assert isinstance(message, EmailMessage)
+                sink.messages.append(message)
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def to(self, address_start: str) -> list[EmailMessage]:
+        return [m for m in list(self.messages) if str(m["To"]).startswith(address_start)]
+
+    def stop(self) -> None:
+        self.controller.stop()

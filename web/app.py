@@ -10,7 +10,7 @@ from tasks_service.settings import Settings, get_settings
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
 from web.http import IdConverter
-from web.routes import calendars, meta, people, tasks, webhooks, workflows
+from web.routes import calendars, escalation, meta, people, tasks, webhooks, workflows
 from workers.app import Submitter
 
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     def _authenticate() -> None:
         authenticate_request()
 
-    for module in (tasks, workflows, people, calendars, webhooks):
+    for module in (tasks, workflows, people, calendars, webhooks, escalation):
         v1.register_blueprint(module.bp)
     v1.register_blueprint(meta.bp)
     app.register_blueprint(meta.public)

@@ -97,7 +97,7 @@ def parse_body(
     return validate(model, json_body(wrapper), readonly)
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -120,8 +120,8 @@ def list_query(resource: ResourceQuery, extra: Extra | None = None) -> ListQuery
     return parse_list(
         resource,
         list(request.args.items(multi=True)),
-        page=_int_arg("page", 1, 1, MAX_PAGE),
-        per_page=_int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+        page=int_arg("page", 1, 1, MAX_PAGE),
+        per_page=int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         extra=extra,
         cursor_threshold=settings().cursor_threshold,
     )

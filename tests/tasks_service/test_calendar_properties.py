@@ -181,6 +181,12 @@ def test_calendar_agrees_with_the_oracle(
     assert calendar.service_minutes_between(start, target) == minutes
     assert calendar.is_open(start) == oracle.is_open(start), "is_open"
     assert calendar.next_open(start) == oracle.next_open(start), "next_open"
+    # counting back from ``end``: exactly ``minutes`` remain from there, and from a
+    # minute later one fewer (it is the latest such instant)
+    back = calendar.subtract_service_minutes(end, minutes)
+    assert oracle.between(back, end) == minutes, "subtract_service_minutes"
+    if minutes:
+        assert oracle.between(back + timedelta(minutes=1), end) == minutes - 1, "latest"
 
 
 # Bounds inside a repeated hour, which random draws reach only now and then: a range

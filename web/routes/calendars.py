@@ -94,11 +94,12 @@ def update_account() -> Response:
     data = parse_body(AccountUpdate, ACCOUNT_READONLY, wrapper="account")
     who = actor()
     with session_scope(settings()) as session:
-        before = identity.get_account_by_id(session, who.account_id).calendar_id
+        old = identity.get_account_by_id(session, who.account_id)
+        before = (old.calendar_id, old.escalation_policy_id)
         account = identity.do_update_account(session, who.account_id, data)
         op = (
             recompute.do_request_recompute(session, who.account_id, who.person_id, {})
-            if account.calendar_id != before
+            if (account.calendar_id, account.escalation_policy_id) != before
             else None
         )
         body = serialize_account(session, account)
