@@ -86,12 +86,19 @@ def list_people() -> Iterator[Person]:
 
 
 def create_team(
-    name: str, members: tuple[Person, ...] = (), calendar_id: int | None = None
+    name: str,
+    members: tuple[Person, ...] = (),
+    calendar_id: int | None = None,
+    escalation_policy_id: int | None = None,
 ) -> Team:
-    """A team; ``calendar_id`` names the calendar of its tasks' targets.
-    Raises: TaskValidationError (taken name, unknown calendar)."""
+    """A team; ``calendar_id`` names the calendar of its tasks' targets,
+    ``escalation_policy_id`` the policy that escalates them.
+    Raises: TaskValidationError (taken name, unknown calendar or policy)."""
     ctx = current()
-    data = validate(TeamCreate, {"name": name, "calendar_id": calendar_id})
+    data = validate(
+        TeamCreate,
+        {"name": name, "calendar_id": calendar_id, "escalation_policy_id": escalation_policy_id},
+    )
     with session_scope(ctx.settings) as session:
         team = identity.do_create_team(session, ctx.account_id, data)
         for person in members:

@@ -151,3 +151,36 @@ def test_targets_follow_the_team_calendar(in_account, settings, account: Account
     with pytest.raises(TaskValidationError) as info:
         people.create_team("Nowhere", calendar_id=999_999)
     assert info.value.errors[0]["field"] == "calendar_id"
+
+
+def test_a_team_policy_escalates_its_tasks(in_account, settings, account: AccountInfo) -> None:
+    from sqlmodel import select
+
+    from tasks_service import escalation
+    from tasks_service.db import session_scope
+    from tasks_service.models import Timer
+    from tasks_service.schemas import EscalationPolicyCreate
+
+    levels = [{"percent": 50}, {"offset_minutes": 15}]
+    with session_scope(settings) as session:
+        policy = escalation.do_create_policy(
+            session,
+            account.account_id,
+            EscalationPolicyCreate.model_validate({"name": "Half", "levels": levels}),
+        )
+    team = people.create_team("Escalating", escalation_policy_id=policy.id)
+    task = tasks.create_task(
+        title="Watched", creator=people.get_service_user(), assignee=team, planned_duration=60
+    )
+    with session_scope(settings, write=False) as session:
+        rows = session.exec(
+            select(Timer).where(Timer.task_id == task.id, Timer.kind == "escalation")
+        )
+        moments = {row.level: row.fire_at for row in rows}
+    assert moments == {
+        1: task.assigned_at + timedelta(minutes=30),
+        2: task.completion_target_at + timedelta(minutes=15),
+    }
+    with pytest.raises(TaskValidationError) as info:
+        people.create_team("Nowhere", escalation_policy_id=999_999)
+    assert info.value.errors[0]["field"] == "escalation_policy_id"
