@@ -120,16 +120,23 @@ def sweep_timers() -> int:
     cannot be sent the claims are given back; if one is lost after sending, the claim
     goes stale and a later sweep takes the timer again.
     """
-    settings = get_settings()
-    timer_stale = timedelta(seconds=settings.timer_claim_timeout)
-    delivery_stale = timedelta(seconds=settings.delivery_claim_timeout)
+    timer_stale = timedelta(seconds=get_settings().timer_claim_timeout)
+    return (
+        _drain(
+            lambda session, limit: timers.do_claim_due(session, utcnow(), limit, timer_stale),
+            fire_timers,
+            timers.drop_claims,
+        )
+        + _drain_deliveries()
+    )
+
+
+def _drain_deliveries() -> int:
+    """Hand the due deliveries (new, or a retry's moment) to the senders; an unsent
+    claim goes stale and is taken again."""
+    stale = timedelta(seconds=get_settings().delivery_claim_timeout)
     return _drain(
-        lambda session, limit: timers.do_claim_due(session, utcnow(), limit, timer_stale),
-        fire_timers,
-        timers.drop_claims,
-    ) + _drain(
-        # deliveries due (new, or a retry's moment); an unsent claim goes stale
-        lambda session, limit: notifications.do_claim_due(session, utcnow(), limit, delivery_stale),
+        lambda session, limit: notifications.do_claim_due(session, utcnow(), limit, stale),
         deliver,
         None,
     )
@@ -174,6 +181,9 @@ def fire_timers(timer_ids: list[int]) -> int:
             # This timer stays claimed; a later sweep takes it again (and its attempts
             # count). The others in the message go on.
             log.exception("timer_failed", timer_id=timer_id)
+    if fired:
+        # what these timers emitted goes out now, not at the next sweep (a second later)
+        _drain_deliveries()
     return fired
 
 
