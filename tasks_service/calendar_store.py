@@ -13,9 +13,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from tasks_service.calendars import Calendar
+from tasks_service.db import ensure_free
 from tasks_service.errors import NotFound, field_error
 from tasks_service.models import Account, Task, Team, Workflow, utcnow
 from tasks_service.models import Calendar as CalendarRow
@@ -26,6 +27,7 @@ ALWAYS = Calendar.from_spec({"is_24x7": True})
 #: What a calendar's rules are: changing one of these moves targets.
 RULES = ("time_zone", "hours", "holidays", "holiday_country", "holiday_subdivision", "is_24x7")
 
+_TAKEN = "another calendar has this name"
 _CACHE_SIZE = 256
 _cache: OrderedDict[tuple[int, int], Calendar] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -109,14 +111,6 @@ def check_calendar_ref(session: Session, account_id: int, calendar_id: int | Non
         raise field_error("calendar_id", "not_found", f"no calendar {calendar_id}")
 
 
-def _unique_name(session: Session, account_id: int, name: str, calendar_id: int | None) -> None:
-    other = session.exec(
-        select(CalendarRow).where(CalendarRow.account_id == account_id, CalendarRow.name == name)
-    ).first()
-    if other is not None and other.id != calendar_id:
-        raise field_error("name", "taken", "another calendar has this name")
-
-
 def _spec_json(spec: CalendarSpec) -> dict[str, Any]:
     data = spec.model_dump(mode="json", include=set(RULES))
     # store what the client wrote: "24:00" for the end of the day, not null
@@ -132,7 +126,7 @@ def _clock(value: Any) -> str:
 
 def do_create_calendar(session: Session, account_id: int, data: CalendarCreate) -> CalendarRow:
     """Raises: TaskValidationError (a taken name)."""
-    _unique_name(session, account_id, data.name, None)
+    ensure_free(session, CalendarRow, account_id, "name", data.name, None, _TAKEN)
     row = CalendarRow(account_id=account_id, name=data.name, **_spec_json(data))
     session.add(row)
     session.flush()
@@ -150,7 +144,7 @@ def do_update_calendar(
     row = get_calendar(session, account_id, calendar_id)
     changes = provided(data)
     if "name" in changes:
-        _unique_name(session, account_id, changes["name"], calendar_id)
+        ensure_free(session, CalendarRow, account_id, "name", changes["name"], calendar_id, _TAKEN)
         row.name = changes.pop("name")
     merged = validate(CalendarSpec, {**spec_of(row), **changes})
     new_rules = _spec_json(merged)

@@ -16,12 +16,12 @@ from sqlmodel import Session, col, select
 
 from tasks_service import escalation, notifications, targets, timers, workflows
 from tasks_service.calendar_store import calendar_by_id
-from tasks_service.db import lock_in_account
+from tasks_service.db import lock_in_account, settings_of
 from tasks_service.errors import NotFound, TaskNotFound, field_error
 from tasks_service.identity import find_person, find_team, is_team_member
 from tasks_service.models import Note, Task, TaskEvent, TaskLabel, Timer, utcnow
 from tasks_service.schemas import TaskCreate, TaskUpdate, provided
-from tasks_service.serializers import iso, remember_labels, serialize_task
+from tasks_service.serializers import iso, remember_labels
 from tasks_service.statuses import (
     ACTIVE,
     FINISHED,
@@ -209,10 +209,10 @@ def _apply(
         diff.update(noted)
     if creating or diff:
         _record(session, task, person_id, "created" if creating else action, diff, operation_id)
-        for event in _events_of(creating, diff):
-            notifications.emit(session, task, event, now)
-        if "team_id" in diff or "member_id" in diff:
-            notifications.tell_concerned(session, task, "task.assigned", now)
+        notifications.publish(session, task, _events_of(creating, diff), now)
+        if creating and ("team_id" in diff or "member_id" in diff):
+            # created assigned: its people hear of it (webhooks have task.created)
+            notifications.publish(session, task, ["task.assigned"], now, people_only=True)
     if task.workflow_id is not None:
         workflows.refresh_workflow_status(session, task.account_id, task.workflow_id)
     return task
@@ -401,7 +401,7 @@ def do_fire_timer(session: Session, timer_id: int) -> str | None:
     """Apply a claimed timer to its task, once (``tasks_service.timers``); returns the
     action taken, or None when there was nothing (left) to do."""
     now = utcnow()
-    late_after = timedelta(seconds=notifications.settings_of(session).timer_late_after)
+    late_after = timedelta(seconds=settings_of(session).timer_late_after)
     timer = timers.lock_claimed(session, timer_id, now, late_after)
     if timer is None:
         return None
@@ -430,8 +430,7 @@ def _fire_alert(session: Session, task: Task, timer: Timer, now: datetime) -> st
     session.add(task)
     changes = {"alert_sent_at": [before, now], **_late(timer)}
     _record(session, task, None, "alert", changes, None)
-    notifications.emit(session, task, "task.alert", timer.fire_at, extra=_flags(timer))
-    notifications.tell_concerned(session, task, "task.alert", timer.fire_at)
+    notifications.publish(session, task, ["task.alert"], timer.fire_at, extra=_flags(timer))
     return "alert"
 
 
@@ -447,8 +446,7 @@ def _fire_wake(session: Session, task: Task, timer: Timer, now: datetime) -> str
     if task.status != TaskStatus.waiting_for:
         return None  # it left waiting_for before: nothing to wake
     _apply(session, task, None, {"status": TaskStatus.assigned}, "wake", None, noted=_late(timer))
-    notifications.emit(session, task, "task.waking", timer.fire_at, extra=_flags(timer))
-    notifications.tell_concerned(session, task, "task.waking", timer.fire_at)
+    notifications.publish(session, task, ["task.waking"], timer.fire_at, extra=_flags(timer))
     return "wake"
 
 
@@ -465,8 +463,7 @@ def _fire_overdue(session: Session, task: Task, timer: Timer, now: datetime) -> 
         {"overdue": [False, True], "passed": [None, timer.kind], **_late(timer)},
         None,
     )
-    notifications.emit(session, task, "task.overdue", timer.fire_at, extra=_flags(timer))
-    notifications.tell_concerned(session, task, "task.overdue", timer.fire_at)
+    notifications.publish(session, task, ["task.overdue"], timer.fire_at, extra=_flags(timer))
     return "overdue"
 
 
@@ -496,30 +493,19 @@ def _fire_escalation(session: Session, task: Task, timer: Timer, now: datetime) 
         {"escalation_level": [None, timer.level], "notified": [None, people], **_late(timer)},
         None,
     )
-    detail = f":level{timer.level}"
-    extra = {"escalation": {"level": timer.level, "policy_id": policy.id}, **_flags(timer)}
-    notifications.emit(session, task, "task.escalated", timer.fire_at, detail, extra)
     # Mail waits for the calendar's service hours (if the policy says so); the feed and
     # webhooks do not: a warning at 23:00 is read by the team at 08:00.
     calendar = calendar_by_id(session, task.calendar_id)
-    hold = calendar.next_open(now) if policy.hold_email_to_service_hours else None
-    summary = f"escalation level {timer.level}: #{task.id} {task.subject}"
-    payload = {
-        "type": "task.escalated",
-        "timestamp": iso(timer.fire_at),
-        "data": serialize_task(session, task),
-        **extra,
-    }
-    notifications.notify_people(
+    notifications.publish(
         session,
-        "task.escalated",
+        task,
+        ["task.escalated"],
         timer.fire_at,
-        people,
-        summary,
-        payload,
-        task=task,
-        subject=f"{task.id}{detail}",
-        email_not_before=hold,
+        detail=f":level{timer.level}",
+        extra={"escalation": {"level": timer.level, "policy_id": policy.id}, **_flags(timer)},
+        people=people,
+        summary=f"escalation level {timer.level}: #{task.id} {task.subject}",
+        email_not_before=calendar.next_open(now) if policy.hold_email_to_service_hours else None,
     )
     return "escalate"
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
+from tasks_service.errors import field_error
 from tasks_service.settings import Settings, get_settings
 
 _engines: dict[str, Engine] = {}
@@ -98,6 +99,12 @@ def session_scope(settings: Settings | None = None, *, write: bool = True) -> It
         yield session
 
 
+def settings_of(session: Session) -> Settings:
+    """The settings the session was opened with (``session_scope``)."""
+    found = session.info.get("settings")
+    return found if isinstance(found, Settings) else get_settings()
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -113,6 +120,24 @@ def lock_in_account(session: Session, model: Any, account_id: int, row_id: int) 
     if is_postgres(session):
         query = query.with_for_update()
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def ensure_free(
+    session: Session,
+    model: Any,
+    account_id: int,
+    field: str,
+    value: Any,
+    own_id: int | None,
+    message: str,
+) -> None:
+    """No other row of ``model`` in the account has ``value`` in ``field`` (a name, an
+    email). Raises: TaskValidationError (``field``, code ``taken``)."""
+    other = session.exec(
+        select(model.id).where(model.account_id == account_id, getattr(model, field) == value)
+    ).first()
+    if other is not None and other != own_id:
+        raise field_error(field, "taken", message)
 
 
 def claim_rows(

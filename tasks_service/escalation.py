@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from tasks_service.calendar_store import calendar_by_id
 from tasks_service.calendars import Calendar
+from tasks_service.db import ensure_free
 from tasks_service.errors import NotFound, field_error
 from tasks_service.identity import find_person, find_team
 from tasks_service.models import (
@@ -54,6 +55,7 @@ from tasks_service.statuses import ACTIVE, TaskStatus
 from tasks_service.targets import clock_start
 
 KIND = "escalation"
+_TAKEN = "another escalation policy has this name"
 
 
 # --- which policy, and when each level is due -----------------------------------------
@@ -248,21 +250,11 @@ def _levels_json(levels: list[EscalationLevel]) -> list[dict[str, Any]]:
     return [level.model_dump(mode="json", exclude_none=True) for level in levels]
 
 
-def _unique_name(session: Session, account_id: int, name: str, policy_id: int | None) -> None:
-    other = session.exec(
-        select(EscalationPolicy).where(
-            EscalationPolicy.account_id == account_id, EscalationPolicy.name == name
-        )
-    ).first()
-    if other is not None and other.id != policy_id:
-        raise field_error("name", "taken", "another escalation policy has this name")
-
-
 def do_create_policy(
     session: Session, account_id: int, data: EscalationPolicyCreate
 ) -> EscalationPolicy:
     """Raises: TaskValidationError (a taken name, unknown people or teams)."""
-    _unique_name(session, account_id, data.name, None)
+    ensure_free(session, EscalationPolicy, account_id, "name", data.name, None, _TAKEN)
     _check_levels(session, account_id, data.levels)
     row = EscalationPolicy(
         account_id=account_id,
@@ -289,7 +281,9 @@ def do_update_policy(
     row = get_policy(session, account_id, policy_id)
     changes = provided(data)
     if "name" in changes:
-        _unique_name(session, account_id, changes["name"], policy_id)
+        ensure_free(
+            session, EscalationPolicy, account_id, "name", changes["name"], policy_id, _TAKEN
+        )
     if "levels" in changes:
         _check_levels(session, account_id, changes["levels"])
         changes["levels"] = _levels_json(changes["levels"])

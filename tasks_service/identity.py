@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tasks_service.calendar_store import check_calendar_ref
+from tasks_service.db import ensure_free
 from tasks_service.errors import Conflict, NotFound, PermissionDenied, field_error
 from tasks_service.models import Account, ApiToken, Person, Team, TeamMembership, utcnow
 from tasks_service.schemas import (
@@ -26,6 +27,8 @@ from tasks_service.schemas import (
 )
 
 TOKEN_PREFIX = "tsk_"
+_TEAM_TAKEN = "another team has this name"
+_EMAIL_TAKEN = "another person has this email"
 
 
 @dataclass(frozen=True)
@@ -171,15 +174,11 @@ def list_people(session: Session, account_id: int) -> list[Person]:
     )
 
 
-def _unique_email(session: Session, account_id: int, email: str, person_id: int | None) -> None:
-    other = find_person_by_email(session, account_id, email)
-    if other is not None and other.id != person_id:
-        raise field_error("primary_email", "taken", "another person has this email")
-
-
 def do_create_person(session: Session, account_id: int, data: PersonCreate) -> Person:
     """Raises: TaskValidationError if the email is taken in the account."""
-    _unique_email(session, account_id, data.primary_email, None)
+    ensure_free(
+        session, Person, account_id, "primary_email", data.primary_email, None, _EMAIL_TAKEN
+    )
     person = Person(account_id=account_id, **data.model_dump())
     session.add(person)
     session.flush()
@@ -193,7 +192,15 @@ def do_update_person(
     person = get_person(session, account_id, person_id)
     changes = provided(data)
     if "primary_email" in changes:
-        _unique_email(session, account_id, changes["primary_email"], person_id)
+        ensure_free(
+            session,
+            Person,
+            account_id,
+            "primary_email",
+            changes["primary_email"],
+            person_id,
+            _EMAIL_TAKEN,
+        )
     for key, value in changes.items():
         setattr(person, key, value)
     person.updated_at = utcnow()
@@ -232,17 +239,9 @@ def list_teams(session: Session, account_id: int, name: str | None = None) -> li
     return list(session.exec(query.order_by(col(Team.id))))
 
 
-def _unique_team_name(session: Session, account_id: int, name: str, team_id: int | None) -> None:
-    other = session.exec(
-        select(Team).where(Team.account_id == account_id, Team.name == name)
-    ).first()
-    if other is not None and other.id != team_id:
-        raise field_error("name", "taken", "another team has this name")
-
-
 def do_create_team(session: Session, account_id: int, data: TeamCreate) -> Team:
     """Raises: TaskValidationError if the name is taken, or for an unknown calendar."""
-    _unique_team_name(session, account_id, data.name, None)
+    ensure_free(session, Team, account_id, "name", data.name, None, _TEAM_TAKEN)
     check_calendar_ref(session, account_id, data.calendar_id)
     check_policy_ref(session, account_id, data.escalation_policy_id)
     team = Team(
@@ -263,7 +262,7 @@ def do_update_team(session: Session, account_id: int, team_id: int, data: TeamUp
     team = get_team(session, account_id, team_id)
     changes = provided(data)
     if "name" in changes:
-        _unique_team_name(session, account_id, changes["name"], team_id)
+        ensure_free(session, Team, account_id, "name", changes["name"], team_id, _TEAM_TAKEN)
     if "calendar_id" in changes:
         check_calendar_ref(session, account_id, changes["calendar_id"])
     if "escalation_policy_id" in changes:

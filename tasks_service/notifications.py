@@ -28,15 +28,16 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
-from tasks_service.db import claim_rows, is_postgres
+from tasks_service.db import claim_rows, is_postgres, settings_of
 from tasks_service.models import Account, Delivery, Notification, Person, Task, Webhook, utcnow
 from tasks_service.serializers import iso, serialize_task
-from tasks_service.settings import Settings, get_settings
+from tasks_service.settings import Settings
 
 EVENTS = (
     "task.created",
@@ -56,57 +57,6 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def emit(
-    session: Session,
-    task: Task,
-    event: str,
-    moment: datetime,
-    detail: str = "",
-    extra: dict[str, Any] | None = None,
-) -> int:
-    """Record ``event`` about ``task`` for every webhook of its account that wants it;
-    ``moment`` (the timer's, or the change's) and ``detail`` (an escalation's level)
-    make the delivery key. Returns how many deliveries are new."""
-    hooks = [
-        hook
-        for hook in session.exec(
-            select(Webhook).where(
-                Webhook.account_id == task.account_id, col(Webhook.disabled).is_(False)
-            )
-        )
-        if event in hook.events
-    ]
-    if not hooks:
-        return 0
-    account = session.get(Account, task.account_id)
-    payload = {
-        "type": event,
-        "timestamp": iso(moment),
-        "account": account.slug if account else None,
-        "data": serialize_task(session, task),
-        **(extra or {}),
-    }
-    added = 0
-    for hook in hooks:
-        key = f"{event}:{task.id}{detail}:{iso(moment)}:webhook:{hook.id}"
-        exists = session.exec(select(Delivery.id).where(Delivery.key == key)).first()
-        if exists is None:
-            session.add(
-                Delivery(
-                    account_id=task.account_id,
-                    webhook_id=hook.id,
-                    task_id=task.id,
-                    key=key,
-                    event=event,
-                    payload=payload,
-                )
-            )
-            added += 1
-    return added
-
-
-# --- people: the in-app feed and email ---------------------------------------------------
-
 #: Events people hear about (webhooks hear about all of ``EVENTS``).
 PEOPLE_EVENTS = (
     "task.assigned",
@@ -116,6 +66,88 @@ PEOPLE_EVENTS = (
     "task.waking",
     "webhook.disabled",
 )
+
+
+def publish(
+    session: Session,
+    task: Task,
+    events: list[str],
+    moment: datetime,
+    *,
+    detail: str = "",
+    extra: dict[str, Any] | None = None,
+    people: list[int] | None = None,
+    summary: str | None = None,
+    email_not_before: datetime | None = None,
+    people_only: bool = False,
+) -> int:
+    """Events about ``task``, in the transaction that causes them: one delivery per
+    webhook of its account that wants each event, and for people's events (``PEOPLE_EVENTS``)
+    a feed entry and an email to ``people``, or by default to those it concerns
+    (``concerned``). ``moment`` (the timer's, or the change's) and ``detail`` (an
+    escalation's level) make every key; the task is serialized once for all of them.
+    Returns how many messages are new."""
+    hooks = (
+        []
+        if people_only
+        else list(
+            session.exec(
+                select(Webhook).where(
+                    Webhook.account_id == task.account_id, col(Webhook.disabled).is_(False)
+                )
+            )
+        )
+    )
+    to_hooks = {event: [h for h in hooks if event in h.events] for event in events}
+    to_people = {
+        event: concerned(session, task, event) if people is None else people
+        for event in events
+        if event in PEOPLE_EVENTS
+    }
+    if not any(to_hooks.values()) and not any(to_people.values()):
+        return 0
+    account = session.get(Account, task.account_id)
+    data = serialize_task(session, task)
+    subject = f"{task.id}{detail}"
+    added = 0
+    for event in events:
+        payload = {
+            "type": event,
+            "timestamp": iso(moment),
+            "account": account.slug if account else None,
+            "data": data,
+            **(extra or {}),
+        }
+        base = f"{event}:{subject}:{iso(moment)}"
+        added += _add_new(
+            session,
+            Delivery,
+            {
+                f"{base}:webhook:{hook.id}": Delivery(
+                    account_id=task.account_id,
+                    webhook_id=hook.id,
+                    task_id=task.id,
+                    key=f"{base}:webhook:{hook.id}",
+                    event=event,
+                    payload=payload,
+                )
+                for hook in to_hooks[event]
+            },
+        )
+        if to_people.get(event):
+            title = summary or f"{event.removeprefix('task.')}: #{task.id} {task.subject}"
+            added += notify_people(
+                session,
+                event,
+                moment,
+                to_people[event],
+                title,
+                payload,
+                task=task,
+                subject=subject,
+                email_not_before=email_not_before,
+            )
+    return added
 
 
 def concerned(session: Session, task: Task, event: str) -> list[int]:
@@ -139,73 +171,56 @@ def notify_people(
     payload: dict[str, Any],
     *,
     task: Task | None = None,
-    subject: str = "",
+    subject: str,
     email_not_before: datetime | None = None,
 ) -> int:
     """An entry in each person's feed, and an email to each when SMTP is configured
     (not before ``email_not_before``: escalation mail held to service hours), minus
     each person's opt-outs. Keys as for webhooks: replays add nothing. Returns how
     many messages are new."""
-    settings = settings_of(session)
-    added = 0
-    base = f"{event}:{subject or (task.id if task else '')}:{iso(moment)}"
+    email = bool(settings_of(session).smtp_host)
+    base = f"{event}:{subject}:{iso(moment)}"
+    feed: dict[str, Notification] = {}
+    mail: dict[str, Delivery] = {}
     for person in session.exec(select(Person).where(col(Person.id).in_(person_ids))):
         assert person.id is not None
         outs = set(person.notification_opt_outs)
         if event in outs or person.disabled:
             continue
         if f"in_app:{event}" not in outs:
-            key = f"{base}:in_app:{person.id}"
-            if session.exec(select(Notification.id).where(Notification.key == key)).first() is None:
-                session.add(
-                    Notification(
-                        account_id=person.account_id,
-                        person_id=person.id,
-                        task_id=task.id if task else None,
-                        key=key,
-                        event=event,
-                        summary=summary[:500],
-                        payload=payload,
-                    )
-                )
-                added += 1
-        if settings.smtp_host and f"email:{event}" not in outs:
-            key = f"{base}:email:{person.id}"
-            if session.exec(select(Delivery.id).where(Delivery.key == key)).first() is None:
-                session.add(
-                    Delivery(
-                        account_id=person.account_id,
-                        channel="email",
-                        person_id=person.id,
-                        task_id=task.id if task else None,
-                        key=key,
-                        event=event,
-                        payload={"to": person.primary_email, "subject": summary, **payload},
-                        next_attempt_at=email_not_before or utcnow(),
-                    )
-                )
-                added += 1
-    return added
+            feed[f"{base}:in_app:{person.id}"] = Notification(
+                account_id=person.account_id,
+                person_id=person.id,
+                task_id=task.id if task else None,
+                key=f"{base}:in_app:{person.id}",
+                event=event,
+                summary=summary[:500],
+                payload=payload,
+            )
+        if email and f"email:{event}" not in outs:
+            mail[f"{base}:email:{person.id}"] = Delivery(
+                account_id=person.account_id,
+                channel="email",
+                person_id=person.id,
+                task_id=task.id if task else None,
+                key=f"{base}:email:{person.id}",
+                event=event,
+                payload={"to": person.primary_email, "subject": summary, **payload},
+                next_attempt_at=email_not_before or utcnow(),
+            )
+    return _add_new(session, Notification, feed) + _add_new(session, Delivery, mail)
 
 
-def tell_concerned(
-    session: Session, task: Task, event: str, moment: datetime, people: list[int] | None = None
-) -> int:
-    """A task event to the people it concerns (``concerned``), or to ``people``."""
-    if event not in PEOPLE_EVENTS:
+def _add_new(session: Session, model: Any, rows: dict[str, Any]) -> int:
+    """Add the rows whose key is not stored yet (one query for all): a replayed
+    firing finds its messages and adds nothing."""
+    if not rows:
         return 0
-    to = concerned(session, task, event) if people is None else people
-    if not to:
-        return 0
-    summary = f"{event.removeprefix('task.').replace('_', ' ')}: #{task.id} {task.subject}"
-    payload = {"type": event, "timestamp": iso(moment), "data": serialize_task(session, task)}
-    return notify_people(session, event, moment, to, summary, payload, task=task)
-
-
-def settings_of(session: Session) -> Settings:
-    """The settings the session was opened with (``db.session_scope``)."""
-    found = session.info.get("settings")
-    return found if isinstance(found, Settings) else get_settings()
+    stored = set(session.exec(select(model.key).where(col(model.key).in_(list(rows)))))
+    for key, row in rows.items():
+        if key not in stored:
+            session.add(row)
+    return len(rows) - len(stored)
 
 
 def do_claim_due(
@@ -278,6 +293,15 @@ def check_address(uri: str, allow_private: bool) -> None:
             raise UnsafeAddress(f"{parts.hostname} resolves to {address}, which is not public")
 
 
+@cache
+def _http() -> Any:
+    """The process's HTTP session (made on first send, after a worker's fork): its
+    connections stay open between deliveries to the same receiver."""
+    import requests
+
+    return requests.Session()
+
+
 def send(settings: Settings, delivery: Delivery, hook: Webhook | None) -> Outcome:
     """One attempt: POST the signed payload (no redirects followed), or mail it."""
     if delivery.channel == "email":
@@ -294,7 +318,7 @@ def send(settings: Settings, delivery: Delivery, hook: Webhook | None) -> Outcom
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     headers = signed_headers(hook.secret, f"msg_{delivery.id}", int(utcnow().timestamp()), body)
     try:
-        response = requests.post(
+        response = _http().post(
             hook.uri,
             data=body,
             headers=headers,

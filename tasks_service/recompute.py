@@ -67,6 +67,31 @@ def do_request_recompute(
     return op
 
 
+#: What an account, a team or a workflow names that moves its open tasks' targets and
+#: escalation levels.
+MOVERS = ("calendar_id", "escalation_policy_id")
+
+
+def movers(row: Account | Team | Workflow) -> tuple[int | None, ...]:
+    return tuple(getattr(row, name) for name in MOVERS)
+
+
+def do_request_if_moved(
+    session: Session,
+    row: Account | Team | Workflow,
+    before: tuple[int | None, ...],
+    person_id: int | None,
+    scope: dict[str, int],
+) -> Operation | None:
+    """After a change to ``row`` (``before``: its ``movers`` until then): one recompute
+    of its tasks if its calendar or policy changed, else None."""
+    if movers(row) == before:
+        return None
+    account_id = row.id if isinstance(row, Account) else row.account_id
+    assert account_id is not None
+    return do_request_recompute(session, account_id, person_id, scope)
+
+
 def _in_scope(op: Operation) -> list[Any]:
     conditions = [col(Task.account_id) == op.account_id, col(Task.status).in_(sorted(OPEN))]
     for name, value in op.payload.get("scope", {}).items():

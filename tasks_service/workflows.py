@@ -65,17 +65,14 @@ def do_update_workflow(
         raise field_error("manager_id", "not_found", f"no person {changes['manager_id']}")
     if "calendar_id" in changes:
         check_calendar_ref(session, account_id, changes["calendar_id"])
-        if changes["calendar_id"] != workflow.calendar_id:
-            # its tasks' targets move: in the background, like any calendar change
-            recompute.do_request_recompute(session, account_id, None, {"workflow_id": workflow_id})
     if "escalation_policy_id" in changes:
         check_policy_ref(session, account_id, changes["escalation_policy_id"])
-        if changes["escalation_policy_id"] != workflow.escalation_policy_id:
-            # its tasks' escalation levels move: the same background re-plan
-            recompute.do_request_recompute(session, account_id, None, {"workflow_id": workflow_id})
+    before = recompute.movers(workflow)
     status = changes.pop("status", None)
     for key, value in changes.items():
         setattr(workflow, key, value)
+    # another calendar or policy: its tasks' targets and levels move, in the background
+    recompute.do_request_if_moved(session, workflow, before, None, {"workflow_id": workflow_id})
     if status is not None and status != workflow.status:
         # 4me: being_created holds a workflow that is still being put together; any
         # other status follows from its tasks and cannot be set by hand.

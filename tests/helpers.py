@@ -283,3 +283,13 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def http_ready(base: str) -> bool:
+    """Whether a service started at ``base`` answers ``/readyz``."""
+    import requests
+
+    try:
+        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
+    except requests.RequestException:  # not listening yet, or still booting its workers
+        return False

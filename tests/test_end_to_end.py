@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tasks_service.settings import Settings
-from tests.helpers import CLI, ROOT, free_port, settings_env, wait_for
+from tests.helpers import CLI, ROOT, free_port, http_ready, settings_env, wait_for
 
 
 @pytest.fixture
@@ -42,13 +42,6 @@ def service(settings: Settings, tmp_path):
     assert process.stdout is not None
     process.stdout.close()
     log.close()
-
-
-def _ready(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
-    except requests.RequestException:  # not listening yet, or still booting its workers
-        return False
 
 
 def test_run_serves_the_lifecycle_and_stops_cleanly(service, settings: Settings) -> None:
@@ -88,7 +81,7 @@ def test_run_serves_the_lifecycle_and_stops_cleanly(service, settings: Settings)
             check=True,
         )
         token = created.stdout.strip().splitlines()[-1]
-    wait_for(lambda: _ready(base), timeout=60, interval=0.2, what=f"{base}/readyz")
+    wait_for(lambda: http_ready(base), timeout=60, interval=0.2, what=f"{base}/readyz")
     assert requests.get(f"{base}/v1", timeout=5).json() == {}
 
     session = requests.Session()
@@ -134,4 +127,4 @@ def test_run_serves_the_lifecycle_and_stops_cleanly(service, settings: Settings)
     process.send_signal(signal.SIGINT)
     assert process.wait(30) == 0
     assert time.monotonic() - started < 30
-    assert not _ready(base)
+    assert not http_ready(base)

@@ -4,6 +4,7 @@ the finish, tells whom it names and does what it says."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.tasks_service.test_targets import World, office
 from tests.tasks_service.test_timers import _sweep
 
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)  # a Monday
+_NUMBERS = itertools.count(1)  # distinct policy names
 
 
 class Desk(World):
@@ -47,7 +49,7 @@ class Desk(World):
         with session_scope(self.settings) as session:
             data = validate(
                 EscalationPolicyCreate,
-                {"name": f"policy {len(levels)} {id(levels)}", "levels": levels, **fields},
+                {"name": f"policy {next(_NUMBERS)}", "levels": levels, **fields},
             )
             return escalation.do_create_policy(session, self.account.account_id, data).id
 

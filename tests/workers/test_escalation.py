@@ -24,6 +24,7 @@ from tests.helpers import (
     ProcessGroup,
     SmtpSink,
     free_port,
+    http_ready,
     settings_env,
     start_beats,
     wait_for,
@@ -196,7 +197,7 @@ def test_the_whole_service_restarted_fires_what_came_due_while_it_was_down(
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
-        wait_for(lambda: _ready(base), timeout=60, interval=0.2, what="the service")
+        wait_for(lambda: http_ready(base), timeout=60, interval=0.2, what="the service")
         return process
 
     def stop(process: subprocess.Popen[bytes]) -> None:
@@ -276,10 +277,3 @@ def http_free_get(settings, task_id: int) -> dict[str, Any]:
         task = session.get(Task, task_id)
         assert task is not None
         return {"alert_sent_at": task.alert_sent_at, "status": task.status}
-
-
-def _ready(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False

@@ -94,13 +94,8 @@ def update_account() -> Response:
     data = parse_body(AccountUpdate, ACCOUNT_READONLY, wrapper="account")
     who = actor()
     with session_scope(settings()) as session:
-        old = identity.get_account_by_id(session, who.account_id)
-        before = (old.calendar_id, old.escalation_policy_id)
+        before = recompute.movers(identity.get_account_by_id(session, who.account_id))
         account = identity.do_update_account(session, who.account_id, data)
-        op = (
-            recompute.do_request_recompute(session, who.account_id, who.person_id, {})
-            if (account.calendar_id, account.escalation_policy_id) != before
-            else None
-        )
+        op = recompute.do_request_if_moved(session, account, before, who.person_id, {})
         body = serialize_account(session, account)
     return respond_with_recompute(body, op)

@@ -101,16 +101,10 @@ def update_team(team_id: int) -> Response:
     data = parse_body(TeamUpdate, TEAM_READONLY, wrapper="team")
     who = actor()
     with session_scope(settings()) as session:
-        old = identity.get_team(session, who.account_id, team_id)
-        before = (old.calendar_id, old.escalation_policy_id)
+        before = recompute.movers(identity.get_team(session, who.account_id, team_id))
         team = identity.do_update_team(session, who.account_id, team_id, data)
-        # another calendar or policy: its tasks' targets and levels move (background)
-        op = (
-            recompute.do_request_recompute(
-                session, who.account_id, who.person_id, {"team_id": team_id}
-            )
-            if (team.calendar_id, team.escalation_policy_id) != before
-            else None
+        op = recompute.do_request_if_moved(
+            session, team, before, who.person_id, {"team_id": team_id}
         )
         body = serialize_team(session, team)
     return respond_with_recompute(body, op)
