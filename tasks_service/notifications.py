@@ -229,10 +229,21 @@ def do_claim_due(
     """Claim deliveries whose attempt is due, or whose sender went silent (claimed more
     than ``stale_after`` ago: a killed worker; its receiver may see the same
     webhook-id twice, which is what the id is for)."""
+    values = {"state": DELIVERING, "claimed_at": now}
+    condition = _sendable(now, stale_after)
+    return claim_rows(session, Delivery, condition, col(Delivery.next_attempt_at), values, limit)
+
+
+def any_due(session: Session, now: datetime, stale_after: timedelta = CLAIM_TIMEOUT) -> bool:
+    """Whether a claim would find anything (one indexed probe)."""
+    probe = select(Delivery.id).where(_sendable(now, stale_after)).limit(1)
+    return session.exec(probe).first() is not None
+
+
+def _sendable(now: datetime, stale_after: timedelta) -> Any:
     due = (col(Delivery.state) == PENDING) & (col(Delivery.next_attempt_at) <= now)
     lost = (col(Delivery.state) == DELIVERING) & (col(Delivery.claimed_at) < now - stale_after)
-    values = {"state": DELIVERING, "claimed_at": now}
-    return claim_rows(session, Delivery, due | lost, col(Delivery.next_attempt_at), values, limit)
+    return due | lost
 
 
 @dataclass(frozen=True)
@@ -374,11 +385,18 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def claimed(session: Session, delivery_id: int) -> tuple[Delivery, Webhook | None] | None:
-    """The delivery and its webhook, if it is claimed for sending. (No lock is held
-    while sending: a slow receiver must not hold a transaction open.)"""
+def claimed(
+    session: Session, delivery_id: int, claim: datetime | None = None
+) -> tuple[Delivery, Webhook | None] | None:
+    """The delivery and its webhook, if it is claimed for sending, by ``claim`` (the
+    moment of the claim the message carries): a message that waited in a long queue
+    while its claim went stale and was taken again finds a newer claim and sends
+    nothing; the newer message sends. (No lock is held while sending: a slow receiver
+    must not hold a transaction open.)"""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.state != DELIVERING:
+        return None
+    if claim is not None and delivery.claimed_at != claim:
         return None
     if delivery.channel == "email":
         return delivery, None

@@ -9,11 +9,12 @@ it fired arms it again, a moment cleared (or a task that finished) cancels it.
 
 Firing, in three steps, none of which can make a timer take effect twice:
 
-1. ``do_claim_due`` (the one-second sweep, any number of them at once) claims pending
-   timers whose moment has come: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an
-   ``UPDATE ... RETURNING`` on SQLite (whose writers are serialized). A claim older than
-   ``CLAIM_TIMEOUT`` (a lost message, a killed worker) can be claimed again.
-2. The sweep hands the claimed ids to workers (Celery, in batches).
+1. The one-second sweep asks ``any_due`` (one indexed probe) and, if so, wakes workers.
+2. A woken worker claims a few due timers with ``do_claim_due`` (any number of them at
+   once): ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an ``UPDATE ... RETURNING`` on
+   SQLite (whose writers are serialized). Claims are made by the worker that works on
+   them, never queued, so only a killed worker leaves one behind: a claim older than
+   ``CLAIM_TIMEOUT`` can be claimed again.
 3. ``commands.do_fire_timer`` applies one timer in one transaction with the task it
    acts on and marks it fired there; a timer already fired, or moved since its claim,
    is left alone (``lock_claimed``).
@@ -28,8 +29,8 @@ longer waiting does nothing).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tasks_service.db import claim_rows, is_postgres
@@ -165,12 +166,23 @@ def do_claim_due(
     session: Session, now: datetime, limit: int = 500, stale_after: timedelta = CLAIM_TIMEOUT
 ) -> list[int]:
     """Claim up to ``limit`` timers that are due (or claimed more than ``stale_after``
-    ago and not fired: a lost message, a killed worker)."""
-    stale = now - stale_after
-    due = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now)
-    lost = (col(Timer.state) == CLAIMED) & (col(Timer.claimed_at) < stale)
+    ago and not fired: a killed worker), soonest first."""
     values = {"state": CLAIMED, "claimed_at": now, "attempts": col(Timer.attempts) + 1}
-    return claim_rows(session, Timer, due | lost, col(Timer.fire_at), values, limit)
+    return claim_rows(
+        session, Timer, _claimable(now, stale_after), col(Timer.fire_at), values, limit
+    )
+
+
+def any_due(session: Session, now: datetime, stale_after: timedelta = CLAIM_TIMEOUT) -> bool:
+    """Whether a claim would find anything (the sweep's question: one indexed probe)."""
+    probe = select(Timer.id).where(_claimable(now, stale_after)).limit(1)
+    return session.exec(probe).first() is not None
+
+
+def _claimable(now: datetime, stale_after: timedelta) -> Any:
+    due = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now)
+    lost = (col(Timer.state) == CLAIMED) & (col(Timer.claimed_at) < now - stale_after)
+    return due | lost
 
 
 def lock_claimed(
@@ -191,12 +203,3 @@ def lock_claimed(
 def mark_fired(session: Session, timer: Timer, now: datetime) -> None:
     timer.state, timer.fired_at = FIRED, now
     session.add(timer)
-
-
-def drop_claims(session: Session, timer_ids: list[int]) -> None:
-    """Give claimed timers back (their message could not be sent)."""
-    session.execute(
-        update(Timer)
-        .where(col(Timer.id).in_(timer_ids), col(Timer.state) == CLAIMED)
-        .values(state=PENDING, claimed_at=None)
-    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -108,94 +109,102 @@ def prune_broker() -> int:
     )
 
 
-#: Timers handed to one worker message.
-FIRE_CHUNK = 25
+#: Rows a worker claims at a time; how long one wake-up keeps claiming; wake-ups per
+#: sweep for each of firing and sending (each lasts up to the budget: a backlog keeps
+#: several processes busy, an idle service costs one probe a second).
+CHUNK = 25
+WAKE_BUDGET = 5.0
+WAKE_UPS = 2
 
 
 @app.task(name=SWEEP_TIMERS, ignore_result=True)
 def sweep_timers() -> int:
-    """Claim the due timers (in batches, until none is left) and fan them out.
+    """Wake workers when timers or deliveries are due (DESIGN.md, "Time").
 
-    Any number of sweeps may run at once: a claim takes each timer once. If a message
-    cannot be sent the claims are given back; if one is lost after sending, the claim
-    goes stale and a later sweep takes the timer again.
+    The sweep claims nothing itself: a woken worker claims a few rows when it runs and
+    works on them at once. Claims therefore never wait in a queue, so a long backlog
+    cannot make them look stale (and be taken, and sent, again); a claim goes stale
+    only when its worker dies. Any number of sweeps may run; extra wake-ups find
+    nothing and end.
     """
-    timer_stale = timedelta(seconds=get_settings().timer_claim_timeout)
-    return (
-        _drain(
-            lambda session, limit: timers.do_claim_due(session, utcnow(), limit, timer_stale),
-            fire_timers,
-            timers.drop_claims,
-        )
-        + _drain_deliveries()
-    )
+    settings = get_settings()
+    now = utcnow()
+    with session_scope(write=False) as session:
+        timers_due = timers.any_due(session, now, timedelta(seconds=settings.timer_claim_timeout))
+        stale = timedelta(seconds=settings.delivery_claim_timeout)
+        deliveries_due = notifications.any_due(session, now, stale)
+    woken = 0
+    for task, due in ((fire_timers, timers_due), (deliver, deliveries_due)):
+        for _ in range(WAKE_UPS if due else 0):
+            task.apply_async(queue=TIMERS_QUEUE)
+            woken += 1
+    return woken
 
 
-def _drain_deliveries() -> int:
-    """Hand the due deliveries (new, or a retry's moment) to the senders; an unsent
-    claim goes stale and is taken again."""
-    stale = timedelta(seconds=get_settings().delivery_claim_timeout)
-    return _drain(
-        lambda session, limit: notifications.do_claim_due(session, utcnow(), limit, stale),
-        deliver,
-        None,
-    )
-
-
-def _drain(
-    claim: Callable[[Session, int], list[int]],
-    task: Any,
-    give_back: Callable[[Session, list[int]], None] | None,
+def _claim_and_work(
+    claim: Callable[[Session, datetime, int], list[int]],
+    work: Callable[[list[int], datetime], int],
 ) -> int:
-    """Claim in batches until fewer than a batch is due; send each batch to ``task`` in
-    chunks. If sending fails, ``give_back`` returns the unsent claims at once."""
-    batch = get_settings().timer_claim_batch
-    claimed = 0
-    while True:
+    """Claim ``CHUNK`` rows and work on them, again until none is due or the budget is
+    spent; returns what ``work`` counted."""
+    deadline = time.monotonic() + WAKE_BUDGET
+    done = 0
+    while time.monotonic() < deadline:
+        now = utcnow()
         with session_scope() as session:
-            ids = claim(session, batch)
-        for start in range(0, len(ids), FIRE_CHUNK):
-            try:
-                task.apply_async(args=[ids[start : start + FIRE_CHUNK]], queue=TIMERS_QUEUE)
-            except Exception:
-                if give_back is not None:
-                    with session_scope() as session:
-                        give_back(session, ids[start:])
-                raise
-        claimed += len(ids)
-        if len(ids) < batch:
-            return claimed
+            ids = claim(session, now, CHUNK)
+        done += work(ids, now)
+        if len(ids) < CHUNK:
+            break
+    return done
 
 
 @app.task(name=FIRE_TIMERS, **_BACKGROUND)
-def fire_timers(timer_ids: list[int]) -> int:
-    """Apply claimed timers, each in its own transaction (each takes effect once)."""
-    fired = 0
-    for timer_id in timer_ids:
-        try:
-            with session_scope() as session:
-                fired += commands.do_fire_timer(session, timer_id) is not None
-        except (OperationalError, InterfaceError):
-            raise  # the database went away: the whole message is retried
-        except Exception:
-            # This timer stays claimed; a later sweep takes it again (and its attempts
-            # count). The others in the message go on.
-            log.exception("timer_failed", timer_id=timer_id)
+def fire_timers() -> int:
+    """Claim due timers and apply each in its own transaction (each takes effect once);
+    then wake a sender for what they emitted (not a second later, at the next sweep)."""
+    stale = timedelta(seconds=get_settings().timer_claim_timeout)
+    fired = _claim_and_work(
+        lambda session, now, limit: timers.do_claim_due(session, now, limit, stale),
+        lambda ids, _claim: sum(_fire(timer_id) for timer_id in ids),
+    )
     if fired:
-        # what these timers emitted goes out now, not at the next sweep (a second later)
-        _drain_deliveries()
+        deliver.apply_async(queue=TIMERS_QUEUE)
     return fired
 
 
+def _fire(timer_id: int) -> bool:
+    try:
+        with session_scope() as session:
+            return commands.do_fire_timer(session, timer_id) is not None
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the message is retried, the claims go stale
+    except Exception:
+        # This timer stays claimed; a later claim takes it again (and its attempts
+        # count). The others go on.
+        log.exception("timer_failed", timer_id=timer_id)
+        return False
+
+
 @app.task(name=DELIVER, **_BACKGROUND)
-def deliver(delivery_ids: list[int]) -> int:
-    """One attempt for each claimed delivery; the outcome is recorded on its row (no
-    transaction stays open while the receiver answers)."""
+def deliver() -> int:
+    """Claim due deliveries and make one attempt for each; the outcome is recorded on
+    its row (no transaction stays open while the receiver answers)."""
+    stale = timedelta(seconds=get_settings().delivery_claim_timeout)
+    return _claim_and_work(
+        lambda session, now, limit: notifications.do_claim_due(session, now, limit, stale),
+        _send,
+    )
+
+
+def _send(delivery_ids: list[int], claim: datetime) -> int:
+    """One attempt each, while the claim is still this worker's: a slow receiver can make
+    the last of a chunk wait past the claim timeout, and another worker then has it."""
     settings = get_settings()
     delivered = 0
     for delivery_id in delivery_ids:
         with session_scope(write=False) as session:
-            found = notifications.claimed(session, delivery_id)
+            found = notifications.claimed(session, delivery_id, claim)
         if found is None:
             continue
         delivery, hook = found

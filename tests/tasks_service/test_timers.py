@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from tasks_service import commands, timers
 from tasks_service.db import session_scope
-from tasks_service.models import TaskEvent, Timer
+from tasks_service.models import Delivery, TaskEvent, Timer
 from tests.conftest import AccountInfo
 from tests.tasks_service.test_targets import World
 
@@ -199,3 +199,33 @@ def test_a_recompute_moves_the_target_timer(world: World) -> None:
         op_id = op.id
     recompute.run_inline(world.settings, op_id)
     assert _timers(world, task.id)["target"] == (utc(2026, 11, 23, 13), "pending")
+
+
+def test_a_delivery_message_whose_claim_was_taken_again_sends_nothing(world: World) -> None:
+    """A message that waited in a long queue past the claim timeout: the sweep claimed
+    the delivery again, and only the newer claim's message may send it (no duplicate)."""
+    from tasks_service import notifications
+    from tasks_service.models import Webhook
+
+    with session_scope(world.settings) as session:
+        hook = Webhook(
+            account_id=world.account.account_id,
+            uri="http://127.0.0.1:9/hooks",
+            events=["task.created"],
+            secret=notifications.new_secret(),
+        )
+        session.add(hook)
+    task = world.task(T0)
+    with session_scope(world.settings, write=False) as session:
+        [delivery_id] = session.exec(select(Delivery.id).where(Delivery.task_id == task.id)).all()
+    claims = []
+    for at in (T0 + timedelta(seconds=1), T0 + timedelta(minutes=5)):  # the first goes stale
+        with session_scope(world.settings) as session:
+            claimed = notifications.do_claim_due(session, at, 10_000)
+            assert delivery_id in claimed
+            claims.append(at)
+    with session_scope(world.settings, write=False) as session:
+        assert notifications.claimed(session, delivery_id, claims[0]) is None  # stale message
+        found = notifications.claimed(session, delivery_id, claims[1])
+        assert found is not None
+        assert found[0].id == delivery_id
