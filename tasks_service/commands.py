@@ -7,11 +7,14 @@ changed. The API workers and the in-process Python API call the same functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+import structlog
 from sqlalchemy import delete
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from tasks_service import escalation, notifications, targets, timers, workflows
@@ -30,6 +33,8 @@ from tasks_service.statuses import (
     ensure_status_fits_category,
     ensure_transition,
 )
+
+log = structlog.get_logger(__name__)
 
 #: Fields whose changes an event does not list.
 _UNTRACKED = frozenset(
@@ -402,15 +407,59 @@ def do_fire_timer(session: Session, timer_id: int) -> str | None:
     action taken, or None when there was nothing (left) to do."""
     now = utcnow()
     late_after = timedelta(seconds=settings_of(session).timer_late_after)
+    found = session.get(Timer, timer_id)
+    if found is None:
+        return None
+    # The task first, then its timer: the order every change to a task takes (it
+    # re-plans the task's timers), so that a firing and a change cannot deadlock.
+    task = lock_task(session, found.account_id, found.task_id)
     timer = timers.lock_claimed(session, timer_id, now, late_after)
     if timer is None:
         return None
-    task = lock_task(session, timer.account_id, timer.task_id)
     # Fired before it acts: an action that changes the task re-plans its timers, and
     # must find this one done (a reassignment by an escalation level re-arms the levels
     # for the new clock, this one included).
     timers.mark_fired(session, timer, now)
     return _TIMER_ACTIONS[timer.kind](session, task, timer, now)
+
+
+@dataclass
+class Fired:
+    """What ``do_fire_timers`` did: how many timers acted, the ones that failed (left
+    claimed, to be claimed again once stale), and the messages they emitted that are
+    due now, claimed for the caller to send at once (``notifications.send_all``)."""
+
+    acted: int = 0
+    failed: list[int] = field(default_factory=list)
+    to_send: list[notifications.Claimed] = field(default_factory=list)
+
+
+def do_fire_timers(session: Session, timer_ids: list[int]) -> Fired:
+    """Apply claimed timers in one transaction, each in its own savepoint: one commit
+    for the lot instead of one per timer, and a timer that fails (a bug, bad data) is
+    rolled back alone and left claimed while the others go on.
+
+    Tasks are locked in id order (any two chunks lock them in the same order: no
+    deadlock). The messages the firings emit that are due now are claimed here, in
+    the same transaction, for the caller to send as soon as it commits: not at the
+    next sweep, and with no claim of their own to make."""
+    out = Fired()
+    rows = session.exec(select(Timer.id, Timer.task_id).where(col(Timer.id).in_(timer_ids)))
+    in_task_order = sorted((task_id, timer_id) for timer_id, task_id in rows if timer_id)
+    emitted = notifications.emitted(session)
+    for _task_id, timer_id in in_task_order:
+        before = len(emitted)
+        try:
+            with session.begin_nested():
+                out.acted += do_fire_timer(session, timer_id) is not None
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: nothing of the chunk took effect
+        except Exception:
+            del emitted[before:]
+            out.failed.append(timer_id)
+            log.exception("timer_failed", timer_id=timer_id)
+    out.to_send = notifications.claim_emitted(session, utcnow())
+    return out
 
 
 def _late(timer: Timer) -> dict[str, list[Any]]:

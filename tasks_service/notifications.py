@@ -7,10 +7,13 @@ replayed firing adds nothing. Payload (documented in the README)::
 
     {"type": "task.alert", "timestamp": "...Z", "account": "<slug>", "data": {<task>}}
 
-Sending follows the timers' shape: the sweep claims due deliveries (``do_claim_due``),
-workers post them (``send``) and record the outcome (``do_record_attempt``) on the
-row. Webhooks are signed per Standard Webhooks: ``webhook-id`` (the same on every
-attempt of one delivery), ``webhook-timestamp``, ``webhook-signature`` (``v1,`` +
+Sending: a worker that fires timers claims the messages they emit in the same
+transaction (``claim_emitted``) and sends them as soon as it commits; anything else due
+(retries, held mail, a lost sender's claims) is claimed by a woken worker
+(``do_claim_due``). Either way a chunk is posted by a few threads at once
+(``send_all``) and its outcomes recorded in one transaction (``do_record_attempts``).
+Webhooks are signed per Standard Webhooks: ``webhook-id`` (the same on every attempt of
+one delivery), ``webhook-timestamp``, ``webhook-signature`` (``v1,`` +
 base64 HMAC-SHA256 of ``id.timestamp.body`` with the secret). Network errors,
 timeouts, 429 and 5xx are retried with exponential backoff and jitter (``Retry-After``
 honoured); other 4xx are not; after the last attempt a delivery is dead.
@@ -26,6 +29,8 @@ import json
 import random
 import secrets
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -220,7 +225,39 @@ def _add_new(session: Session, model: Any, rows: dict[str, Any]) -> int:
     for key, row in rows.items():
         if key not in stored:
             session.add(row)
+            if model is Delivery:
+                emitted(session).append(row)
     return len(rows) - len(stored)
+
+
+def emitted(session: Session) -> list[Delivery]:
+    """The deliveries this transaction added so far (``claim_emitted`` takes them)."""
+    found: list[Delivery] = session.info.setdefault("emitted_deliveries", [])
+    return found
+
+
+#: A delivery claimed for sending, with its webhook (None for an email).
+Claimed = tuple[Delivery, Webhook | None]
+
+
+def claim_emitted(session: Session, now: datetime) -> list[Claimed]:
+    """Claim, in the transaction that emitted them, the deliveries it added that are
+    due now, for the caller to send once it commits (no sweep, no claim query). Left
+    to the sweep: mail held for later, and webhooks already failing (a dead receiver
+    must not slow down whoever fires timers). A caller that dies before sending leaves
+    claims that go stale, and the sweep sends them."""
+    rows, out = emitted(session), []
+    hooks = {}
+    for delivery in rows:
+        hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
+        if delivery.next_attempt_at > now or (hook is not None and hook.failing_since):
+            continue
+        delivery.state, delivery.claimed_at = DELIVERING, now
+        hooks[id(delivery)] = hook
+        out.append(delivery)
+    rows.clear()
+    session.flush()  # their ids
+    return [(delivery, hooks[id(delivery)]) for delivery in out]
 
 
 def do_claim_due(
@@ -304,13 +341,18 @@ def check_address(uri: str, allow_private: bool) -> None:
             raise UnsafeAddress(f"{parts.hostname} resolves to {address}, which is not public")
 
 
-@cache
-def _http() -> Any:
-    """The process's HTTP session (made on first send, after a worker's fork): its
-    connections stay open between deliveries to the same receiver."""
-    import requests
+_local = threading.local()
 
-    return requests.Session()
+
+def _http() -> Any:
+    """This thread's HTTP session: its connections stay open between deliveries to the
+    same receiver (``requests.Session`` is not meant to be shared between threads)."""
+    session = getattr(_local, "http", None)
+    if session is None:
+        import requests
+
+        session = _local.http = requests.Session()
+    return session
 
 
 def send(settings: Settings, delivery: Delivery, hook: Webhook | None) -> Outcome:
@@ -385,45 +427,93 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
-def claimed(
-    session: Session, delivery_id: int, claim: datetime | None = None
-) -> tuple[Delivery, Webhook | None] | None:
-    """The delivery and its webhook, if it is claimed for sending, by ``claim`` (the
-    moment of the claim the message carries): a message that waited in a long queue
-    while its claim went stale and was taken again finds a newer claim and sends
-    nothing; the newer message sends. (No lock is held while sending: a slow receiver
-    must not hold a transaction open.)"""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.state != DELIVERING:
-        return None
-    if claim is not None and delivery.claimed_at != claim:
-        return None
-    if delivery.channel == "email":
-        return delivery, None
-    hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
-    return None if hook is None else (delivery, hook)
+def claimed(session: Session, delivery_ids: list[int], claim: datetime) -> list[Claimed]:
+    """The deliveries (with their webhooks) still claimed by ``claim``, the moment of
+    this sender's claim: one that went stale meanwhile and was claimed again belongs
+    to the newer claim, and this sender leaves it alone. Two queries for the lot; no
+    lock is held while sending (a slow receiver must not hold a transaction open)."""
+    if not delivery_ids:
+        return []
+    rows = session.exec(select(Delivery).where(col(Delivery.id).in_(delivery_ids))).all()
+    mine = [d for d in rows if d.state == DELIVERING and d.claimed_at == claim]
+    hook_ids = {d.webhook_id for d in mine if d.webhook_id is not None}
+    hooks = {h.id: h for h in session.exec(select(Webhook).where(col(Webhook.id).in_(hook_ids)))}
+    out: list[Claimed] = []
+    for delivery in sorted(mine, key=lambda d: d.id or 0):
+        if delivery.channel == "email":
+            out.append((delivery, None))
+        elif delivery.webhook_id in hooks:
+            out.append((delivery, hooks[delivery.webhook_id]))
+    return out
 
 
-def do_record_attempt(
-    session: Session,
-    settings: Settings,
-    delivery_id: int,
-    claimed_at: datetime | None,
-    outcome: Outcome,
-) -> str | None:
-    """The attempt's result on its row: delivered, pending again (after a backoff with
-    jitter, at least ``Retry-After``), or dead. Ignored if the claim was taken over
-    meanwhile (this sender was too slow). Returns the new state."""
-    query = select(Delivery).where(Delivery.id == delivery_id)
+#: One attempt's result for ``do_record_attempts``: the delivery, the claim it was
+#: sent under, and its outcome (None: not attempted, the claim given back).
+Attempt = tuple[int, datetime | None, Outcome | None]
+
+
+def send_all(settings: Settings, claimed: list[Claimed], stale_after: timedelta) -> list[Attempt]:
+    """One attempt for each claimed delivery, up to ``delivery_concurrency`` at once (a
+    slow receiver costs the chunk one timeout, not one per message). A delivery whose
+    claim could go stale before its attempt ends (``stale_after``, counting a whole
+    ``webhook_timeout``) is not attempted: another sender may take it, and must not
+    find it sent already; its claim is given back instead."""
+    budget = stale_after - timedelta(seconds=settings.webhook_timeout)
+
+    def attempt(pair: Claimed) -> Attempt:
+        delivery, hook = pair
+        assert delivery.id is not None
+        claimed_at = delivery.claimed_at
+        if claimed_at is None or utcnow() - claimed_at >= budget:
+            return delivery.id, claimed_at, None
+        return delivery.id, claimed_at, send(settings, delivery, hook)
+
+    if len(claimed) <= 1:
+        return [attempt(pair) for pair in claimed]
+    return list(_senders(settings.delivery_concurrency).map(attempt, claimed))
+
+
+@cache
+def _senders(threads: int) -> ThreadPoolExecutor:
+    """The process's sending threads (made on first use, after a worker's fork)."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
+
+
+def do_record_attempts(
+    session: Session, settings: Settings, attempts: list[Attempt]
+) -> list[str | None]:
+    """The attempts' results on their rows (locked together, in one transaction):
+    delivered, pending again (after a backoff with jitter, at least ``Retry-After``),
+    or dead; a claim given back (no outcome) is pending again at once. An attempt
+    whose claim was taken over meanwhile (this sender was too slow) is ignored.
+    Returns each delivery's new state (None when ignored)."""
+    ids = [delivery_id for delivery_id, _claim, _outcome in attempts]
+    query = select(Delivery).where(col(Delivery.id).in_(ids)).order_by(col(Delivery.id))
     if is_postgres(session):
         query = query.with_for_update()
-    delivery = session.exec(query.execution_options(populate_existing=True)).first()
-    if delivery is None or delivery.state != DELIVERING or delivery.claimed_at != claimed_at:
-        return None
+    rows = {d.id: d for d in session.exec(query.execution_options(populate_existing=True))}
     now = utcnow()
+    states: list[str | None] = []
+    for delivery_id, claimed_at, outcome in attempts:
+        delivery = rows.get(delivery_id)
+        if delivery is None or delivery.state != DELIVERING or delivery.claimed_at != claimed_at:
+            states.append(None)
+            continue
+        delivery.claimed_at = None
+        if outcome is None:
+            delivery.state = PENDING
+        else:
+            _apply_outcome(delivery, settings, outcome, now)
+            if delivery.channel == "webhook" and delivery.webhook_id is not None:
+                _track_health(session, settings, delivery.webhook_id, outcome, now)
+        session.add(delivery)
+        states.append(delivery.state)
+    return states
+
+
+def _apply_outcome(delivery: Delivery, settings: Settings, outcome: Outcome, now: datetime) -> None:
     delivery.attempts += 1
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
-    delivery.claimed_at = None
     refused = outcome.error is not None and outcome.error.startswith("refused")
     if outcome.delivered:
         delivery.state, delivery.delivered_at = DELIVERED, now
@@ -435,10 +525,6 @@ def do_record_attempt(
         if outcome.retry_after is not None:
             delay = max(delay, min(outcome.retry_after, settings.webhook_retry_max))
         delivery.state, delivery.next_attempt_at = PENDING, now + timedelta(seconds=delay)
-    session.add(delivery)
-    if delivery.channel == "webhook" and delivery.webhook_id is not None:
-        _track_health(session, settings, delivery.webhook_id, outcome, now)
-    return delivery.state
 
 
 def _track_health(

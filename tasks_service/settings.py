@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     recovery_interval: float = Field(default=5.0, gt=0)
     # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
     timer_sweep_interval: float = Field(default=1.0, gt=0)
-    timer_claim_batch: int = Field(default=500, ge=1, le=10_000)
+    # Timers (and deliveries) a worker claims at a time: one transaction fires them all.
+    timer_claim_batch: int = Field(default=50, ge=1, le=1_000)
     # A timer that fires this many seconds after its moment is marked late.
     timer_late_after: float = Field(default=60.0, gt=0)
     # Seconds after which a claimed timer / delivery that was not done is taken again
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     webhook_retry_base: float = Field(default=2.0, gt=0)
     webhook_retry_max: float = Field(default=3600.0, gt=0)
     webhook_allow_private: bool = False
+    # Attempts one worker process makes at once (threads): a slow receiver costs a
+    # chunk one timeout, not one per message.
+    delivery_concurrency: int = Field(default=8, ge=1, le=64)
     # A webhook whose attempts have failed for this long (no success between) is
     # disabled, and the account's admins are told.
     webhook_disable_after: float = Field(default=86_400.0, gt=0)

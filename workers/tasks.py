@@ -109,10 +109,9 @@ def prune_broker() -> int:
     )
 
 
-#: Rows a worker claims at a time; how long one wake-up keeps claiming; wake-ups per
-#: sweep for each of firing and sending (each lasts up to the budget: a backlog keeps
-#: several processes busy, an idle service costs one probe a second).
-CHUNK = 25
+#: How long one wake-up keeps claiming; wake-ups per sweep for each of firing and
+#: sending (each lasts up to the budget: a backlog keeps several processes busy, an idle
+#: service costs one probe a second). A claim takes ``timer_claim_batch`` rows.
 WAKE_BUDGET = 5.0
 WAKE_UPS = 2
 
@@ -145,73 +144,67 @@ def _claim_and_work(
     claim: Callable[[Session, datetime, int], list[int]],
     work: Callable[[list[int], datetime], int],
 ) -> int:
-    """Claim ``CHUNK`` rows and work on them, again until none is due or the budget is
+    """Claim a chunk of rows and work on them, again until none is due or the budget is
     spent; returns what ``work`` counted."""
     deadline = time.monotonic() + WAKE_BUDGET
+    chunk = get_settings().timer_claim_batch
     done = 0
     while time.monotonic() < deadline:
         now = utcnow()
         with session_scope() as session:
-            ids = claim(session, now, CHUNK)
+            ids = claim(session, now, chunk)
         done += work(ids, now)
-        if len(ids) < CHUNK:
+        if len(ids) < chunk:
             break
     return done
 
 
 @app.task(name=FIRE_TIMERS, **_BACKGROUND)
 def fire_timers() -> int:
-    """Claim due timers and apply each in its own transaction (each takes effect once);
-    then wake a sender for what they emitted (not a second later, at the next sweep)."""
+    """Claim due timers and fire each chunk in one transaction (each timer takes effect
+    once), then send what the chunk emitted at once (not at the next sweep)."""
     stale = timedelta(seconds=get_settings().timer_claim_timeout)
-    fired = _claim_and_work(
+    return _claim_and_work(
         lambda session, now, limit: timers.do_claim_due(session, now, limit, stale),
-        lambda ids, _claim: sum(_fire(timer_id) for timer_id in ids),
+        _fire,
     )
-    if fired:
-        deliver.apply_async(queue=TIMERS_QUEUE)
-    return fired
 
 
-def _fire(timer_id: int) -> bool:
-    try:
-        with session_scope() as session:
-            return commands.do_fire_timer(session, timer_id) is not None
-    except (OperationalError, InterfaceError):
-        raise  # the database went away: the message is retried, the claims go stale
-    except Exception:
-        # This timer stays claimed; a later claim takes it again (and its attempts
-        # count). The others go on.
-        log.exception("timer_failed", timer_id=timer_id)
-        return False
+def _fire(timer_ids: list[int], _claim: datetime) -> int:
+    if not timer_ids:
+        return 0
+    with session_scope() as session:
+        fired = commands.do_fire_timers(session, timer_ids)
+    # Timers that failed stay claimed; a later claim takes them again (their attempts count).
+    _send(fired.to_send)
+    return fired.acted
 
 
 @app.task(name=DELIVER, **_BACKGROUND)
 def deliver() -> int:
-    """Claim due deliveries and make one attempt for each; the outcome is recorded on
-    its row (no transaction stays open while the receiver answers)."""
+    """Claim due deliveries and make one attempt for each; the outcomes are recorded on
+    their rows (no transaction stays open while the receivers answer)."""
     stale = timedelta(seconds=get_settings().delivery_claim_timeout)
+
+    def work(delivery_ids: list[int], claim: datetime) -> int:
+        with session_scope(write=False) as session:
+            claimed = notifications.claimed(session, delivery_ids, claim)
+        return _send(claimed)
+
     return _claim_and_work(
         lambda session, now, limit: notifications.do_claim_due(session, now, limit, stale),
-        _send,
+        work,
     )
 
 
-def _send(delivery_ids: list[int], claim: datetime) -> int:
-    """One attempt each, while the claim is still this worker's: a slow receiver can make
-    the last of a chunk wait past the claim timeout, and another worker then has it."""
+def _send(claimed: list[notifications.Claimed]) -> int:
+    """One attempt for each, then their outcomes in one transaction; returns how many
+    were delivered."""
+    if not claimed:
+        return 0
     settings = get_settings()
-    delivered = 0
-    for delivery_id in delivery_ids:
-        with session_scope(write=False) as session:
-            found = notifications.claimed(session, delivery_id, claim)
-        if found is None:
-            continue
-        delivery, hook = found
-        outcome = notifications.send(settings, delivery, hook)
-        with session_scope() as session:
-            state = notifications.do_record_attempt(
-                session, settings, delivery_id, delivery.claimed_at, outcome
-            )
-        delivered += state == notifications.DELIVERED
-    return delivered
+    stale = timedelta(seconds=settings.delivery_claim_timeout)
+    attempts = notifications.send_all(settings, claimed, stale)
+    with session_scope() as session:
+        states = notifications.do_record_attempts(session, settings, attempts)
+    return states.count(notifications.DELIVERED)

@@ -29,16 +29,13 @@ def _timers(world: World, task_id: int) -> dict[str, tuple[datetime, str]]:
         return {row.kind: (row.fire_at, row.state) for row in rows}
 
 
-def _sweep(world: World, now: datetime) -> list[str | None]:
-    """One sweep and its firing, in-process, at ``now``: the actions taken."""
+def _sweep(world: World, now: datetime) -> commands.Fired:
+    """One sweep and its firing, in-process, at ``now``, as a worker does it: claim the
+    due timers, fire them in one transaction."""
     with session_scope(world.settings) as session:
         ids = timers.do_claim_due(session, now)
-    done = []
-    with time_machine.travel(now, tick=False):
-        for timer_id in ids:
-            with session_scope(world.settings) as session:
-                done.append(commands.do_fire_timer(session, timer_id))
-    return done
+    with time_machine.travel(now, tick=False), session_scope(world.settings) as session:
+        return commands.do_fire_timers(session, ids)
 
 
 def _mine(world: World, task_id: int) -> list[str]:
@@ -225,7 +222,108 @@ def test_a_delivery_message_whose_claim_was_taken_again_sends_nothing(world: Wor
             assert delivery_id in claimed
             claims.append(at)
     with session_scope(world.settings, write=False) as session:
-        assert notifications.claimed(session, delivery_id, claims[0]) is None  # stale message
-        found = notifications.claimed(session, delivery_id, claims[1])
-        assert found is not None
-        assert found[0].id == delivery_id
+        assert notifications.claimed(session, [delivery_id], claims[0]) == []  # stale claim
+        [(found, hook)] = notifications.claimed(session, [delivery_id], claims[1])
+        assert found.id == delivery_id
+        assert hook is not None
+        assert hook.id == found.webhook_id
+
+
+def _hook(world: World, events: list[str]) -> int:
+    from tasks_service import notifications
+    from tasks_service.models import Webhook
+
+    with session_scope(world.settings) as session:
+        hook = Webhook(
+            account_id=world.account.account_id,
+            uri="http://127.0.0.1:9/hooks",
+            events=events,
+            secret=notifications.new_secret(),
+        )
+        session.add(hook)
+        session.flush()
+        assert hook.id is not None
+        return hook.id
+
+
+def test_a_timer_that_fails_is_rolled_back_alone_and_stays_claimed(
+    world: World, monkeypatch
+) -> None:
+    """A chunk fires in one transaction, each timer in a savepoint: a firing that raises
+    half-way (a bug, bad data) undoes only its own changes, the rest of the chunk fires."""
+    first = world.task(T0, alert_at=T0.isoformat())
+    broken = world.task(T0, alert_at=T0.isoformat())
+    last = world.task(T0, alert_at=T0.isoformat())
+    alert = commands._TIMER_ACTIONS["alert"]
+
+    def fails_for_one(session, task, timer, now):
+        done = alert(session, task, timer, now)  # changes the task, then breaks
+        if task.id == broken.id:
+            raise RuntimeError("injected")
+        return done
+
+    monkeypatch.setitem(commands._TIMER_ACTIONS, "alert", fails_for_one)
+    fired = _sweep(world, T0)
+    assert [t for t in fired.failed if _is(world, t, broken.id)] == fired.failed != []
+    assert world.get(first.id).alert_sent_at == T0
+    assert world.get(last.id).alert_sent_at == T0
+    assert world.get(broken.id).alert_sent_at is None  # its changes were rolled back
+    assert _mine(world, broken.id) == []
+    assert _timers(world, broken.id)["alert"][1] == "claimed"  # taken again once stale
+    monkeypatch.setitem(commands._TIMER_ACTIONS, "alert", alert)
+    _sweep(world, T0 + timers.CLAIM_TIMEOUT + timedelta(seconds=1))
+    assert world.get(broken.id).alert_sent_at is not None
+    assert _mine(world, broken.id) == ["alert"]
+
+
+def test_what_a_chunk_emits_is_claimed_for_its_worker_unless_the_webhook_fails(
+    world: World,
+) -> None:
+    from tasks_service import notifications
+    from tasks_service.models import Webhook
+
+    hook_id = _hook(world, ["task.alert"])
+    task = world.task(T0, alert_at=T0.isoformat())
+    fired = _sweep(world, T0)
+    mine = [(d, h) for d, h in fired.to_send if d.task_id == task.id]
+    assert len(mine) == 1
+    delivery, hook = mine[0]
+    assert hook is not None
+    assert (hook.id, delivery.event, delivery.claimed_at) == (hook_id, "task.alert", T0)
+    with session_scope(world.settings, write=False) as session:
+        stored = session.get(Delivery, delivery.id)
+        assert (stored.state, stored.claimed_at) == (notifications.DELIVERING, T0)
+        # another sender's claim does not take it (it is not stale)
+        assert delivery.id not in notifications.do_claim_due(session, T0, 10_000)
+    # a webhook that is failing is left to the sweep: a dead receiver must not slow
+    # down the firing of timers
+    with session_scope(world.settings) as session:
+        session.get(Webhook, hook_id).failing_since = T0
+    other = world.task(T0, alert_at=(T0 + timedelta(minutes=1)).isoformat())
+    fired = _sweep(world, T0 + timedelta(minutes=1))
+    assert [d for d, _h in fired.to_send if d.task_id == other.id] == []
+    with session_scope(world.settings, write=False) as session:
+        [state] = session.exec(select(Delivery.state).where(Delivery.task_id == other.id)).all()
+        assert state == notifications.PENDING
+
+
+def test_an_attempt_that_could_outlast_its_claim_gives_the_claim_back(world: World) -> None:
+    """A sender whose chunk took so long that an attempt might end after its claim goes
+    stale does not make it: the claim is given back (pending, due now), and no other
+    sender can find it half sent."""
+    from tasks_service import notifications
+
+    _hook(world, ["task.alert"])
+    task = world.task(T0, alert_at=T0.isoformat())
+    fired = _sweep(world, T0)
+    mine = [pair for pair in fired.to_send if pair[0].task_id == task.id]
+    # claimed at T0, and now is much later than the claim timeout allows
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        attempts = notifications.send_all(world.settings, mine, timedelta(seconds=60))
+        assert [outcome for _id, _claim, outcome in attempts] == [None]
+        with session_scope(world.settings) as session:
+            states = notifications.do_record_attempts(session, world.settings, attempts)
+    assert states == [notifications.PENDING]
+    with session_scope(world.settings, write=False) as session:
+        stored = session.get(Delivery, mine[0][0].id)
+        assert (stored.state, stored.claimed_at, stored.attempts) == ("pending", None, 0)
