@@ -9,6 +9,8 @@ adapters only by their entry-point names.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -16,16 +18,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 import click
 from sqlmodel import select
 
-from tasks_service import identity, migrate, recompute
+from tasks_service import identity, migrate, notifications, policies, recompute, status
+from tasks_service.context import account as account_context
 from tasks_service.db import session_scope
 from tasks_service.errors import TaskError
-from tasks_service.models import Account, Operation, OperationStatus
+from tasks_service.models import Account, Operation, OperationStatus, utcnow
 from tasks_service.models import Calendar as CalendarRow
+from tasks_service.schemas import EscalationPolicyCreate, validate
 from tasks_service.settings import Settings, get_settings
 
 CELERY_APP = "workers.tasks:app"
@@ -329,6 +333,105 @@ def calendars_recompute(calendar_id: int | None, inline: bool, timeout: float) -
         ops = [session.get(Operation, op_id) for op_id in op_ids]
         total = sum(op.progress_total or 0 for op in ops if op is not None)
     click.echo(f"recomputed {total} open tasks in {time.monotonic() - started:.1f}s")
+
+
+@main.group("escalation-policies")
+def escalation_policies() -> None:
+    """Escalation policies of an account (bodies as for /v1/escalation_policies)."""
+
+
+def _fail(exc: TaskError) -> click.ClickException:
+    """A domain error as the CLI shows it: the message, then each bad field."""
+    lines = [exc.message] + [
+        f"  {err['field']}: {err['code']}: {err['message']}" for err in getattr(exc, "errors", [])
+    ]
+    return click.ClickException("\n".join(lines))
+
+
+def _json_body(source: IO[str]) -> Any:
+    try:
+        return json.load(source)
+    except ValueError as exc:
+        raise click.ClickException(f"the body is not JSON: {exc}") from None
+
+
+@escalation_policies.command("list")
+@click.argument("slug")
+def policies_list(slug: str) -> None:
+    """Print the account's policies as JSON."""
+    try:
+        with account_context(slug):
+            rows = policies.list_escalation_policies()
+    except TaskError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps([dataclasses.asdict(row) for row in rows], indent=2))
+
+
+@escalation_policies.command("create")
+@click.argument("slug")
+@click.argument("body", type=click.File("r"))
+@click.option("--default", "make_default", is_flag=True, help="Make it the account's default.")
+def policies_create(slug: str, body: IO[str], make_default: bool) -> None:
+    """Create a policy from BODY (a JSON file, or - for stdin); print it as JSON."""
+    data = _json_body(body)
+    try:
+        with account_context(slug):
+            fields = validate(EscalationPolicyCreate, data).model_dump(mode="json")
+            row = policies.create_escalation_policy(**fields)
+            if make_default:
+                policies.set_account_escalation_policy(row)
+    except TaskError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(dataclasses.asdict(row), indent=2))
+
+
+@escalation_policies.command("update")
+@click.argument("slug")
+@click.argument("policy_id", type=int)
+@click.argument("body", type=click.File("r"))
+def policies_update(slug: str, policy_id: int, body: IO[str]) -> None:
+    """Change a policy with BODY (the fields to change, JSON); a change to its timing
+    re-plans the levels of the account's open tasks before this returns."""
+    data = _json_body(body)
+    if not isinstance(data, dict):
+        raise click.ClickException("the body must be a JSON object")
+    try:
+        with account_context(slug):
+            row = policies.update_escalation_policy(policy_id, **data)
+    except TaskError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(dataclasses.asdict(row), indent=2))
+
+
+@main.group()
+def timers() -> None:
+    """Timers and deliveries (what the workers fire and send)."""
+
+
+@timers.command("status")
+def timers_status() -> None:
+    """Count timers and deliveries by kind and state: what is due now, claims that
+    went stale (a worker died), dead deliveries."""
+    settings = get_settings()
+    with session_scope(settings, write=False) as session:
+        report = status.of_timers(session, settings, utcnow())
+    for line in report:
+        click.echo(line)
+
+
+@timers.command("retry-dead")
+@click.argument("slug")
+@click.option("--webhook", "webhook_id", type=int, help="Only this webhook's deliveries.")
+def timers_retry_dead(slug: str, webhook_id: int | None) -> None:
+    """Send the account's dead deliveries again (after a receiver's outage), each
+    under the webhook-id it had; prints how many."""
+    try:
+        with session_scope(get_settings()) as session:
+            acct = identity.get_account(session, slug)
+            count = notifications.do_retry_dead(session, acct.id or 0, webhook_id)
+    except TaskError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{count} dead deliveries are pending again")
 
 
 class _Progress:

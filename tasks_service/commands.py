@@ -416,6 +416,10 @@ def do_fire_timer(session: Session, timer_id: int) -> str | None:
     timer = timers.lock_claimed(session, timer_id, now, late_after)
     if timer is None:
         return None
+    return _fire(session, task, timer, now)
+
+
+def _fire(session: Session, task: Task, timer: Timer, now: datetime) -> str | None:
     # Fired before it acts: an action that changes the task re-plans its timers, and
     # must find this one done (a reassignment by an escalation level re-arms the levels
     # for the new clock, this one included).
@@ -435,14 +439,50 @@ class Fired:
 
 
 def do_fire_timers(session: Session, timer_ids: list[int]) -> Fired:
-    """Apply claimed timers in one transaction, each in its own savepoint: one commit
-    for the lot instead of one per timer, and a timer that fails (a bug, bad data) is
-    rolled back alone and left claimed while the others go on.
+    """Apply claimed timers in one transaction: one commit for the lot instead of one
+    per timer. The messages the firings emit that are due now are claimed in it too,
+    for the caller to send as soon as it commits (not at the next sweep, and with no
+    claim of their own to make).
 
-    Tasks are locked in id order (any two chunks lock them in the same order: no
-    deadlock). The messages the firings emit that are due now are claimed here, in
-    the same transaction, for the caller to send as soon as it commits: not at the
-    next sweep, and with no claim of their own to make."""
+    First all at once: the chunk's tasks and timers locked in two queries, what
+    ``publish`` looks up loaded once, every write flushed together at the end. If
+    anything in that fails, it is rolled back and the chunk is fired one timer at a
+    time, each in its own savepoint: a timer that fails (a bug, bad data) is rolled
+    back alone and left claimed while the others go on.
+    """
+    if not timer_ids:
+        return Fired()
+    try:
+        return _fire_together(session, timer_ids)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: nothing of the chunk took effect
+    except Exception as exc:
+        log.warning("timers_fired_one_by_one", count=len(timer_ids), error=repr(exc)[:200])
+    return _fire_one_by_one(session, timer_ids)
+
+
+def _fire_together(session: Session, timer_ids: list[int]) -> Fired:
+    out = Fired()
+    now = utcnow()
+    late_after = timedelta(seconds=settings_of(session).timer_late_after)
+    try:
+        with session.begin_nested(), session.no_autoflush:
+            tasks, rows = timers.lock_chunk(session, timer_ids)
+            by_id = {task.id: task for task in tasks}
+            notifications.preload(session, tasks)
+            for timer in sorted(rows, key=lambda t: (t.task_id, t.id or 0)):
+                if timers.still_claimed(timer, now, late_after):
+                    out.acted += _fire(session, by_id[timer.task_id], timer, now) is not None
+            out.to_send = notifications.claim_emitted(session, now)  # flushes it all
+    except BaseException:
+        notifications.emitted(session).clear()
+        raise
+    finally:
+        notifications.forget_preloaded(session)
+    return out
+
+
+def _fire_one_by_one(session: Session, timer_ids: list[int]) -> Fired:
     out = Fired()
     rows = session.exec(select(Timer.id, Timer.task_id).where(col(Timer.id).in_(timer_ids)))
     in_task_order = sorted((task_id, timer_id) for timer_id, task_id in rows if timer_id)
@@ -453,7 +493,7 @@ def do_fire_timers(session: Session, timer_ids: list[int]) -> Fired:
             with session.begin_nested():
                 out.acted += do_fire_timer(session, timer_id) is not None
         except (OperationalError, InterfaceError):
-            raise  # the database went away: nothing of the chunk took effect
+            raise
         except Exception:
             del emitted[before:]
             out.failed.append(timer_id)

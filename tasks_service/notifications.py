@@ -37,11 +37,21 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tasks_service.db import claim_rows, is_postgres, settings_of
-from tasks_service.models import Account, Delivery, Notification, Person, Task, Webhook, utcnow
-from tasks_service.serializers import iso, serialize_task
+from tasks_service.models import (
+    Account,
+    Delivery,
+    Notification,
+    Person,
+    Task,
+    TaskLabel,
+    Webhook,
+    utcnow,
+)
+from tasks_service.serializers import iso, remember_labels, serialize_task
 from tasks_service.settings import Settings
 
 EVENTS = (
@@ -92,17 +102,7 @@ def publish(
     (``concerned``). ``moment`` (the timer's, or the change's) and ``detail`` (an
     escalation's level) make every key; the task is serialized once for all of them.
     Returns how many messages are new."""
-    hooks = (
-        []
-        if people_only
-        else list(
-            session.exec(
-                select(Webhook).where(
-                    Webhook.account_id == task.account_id, col(Webhook.disabled).is_(False)
-                )
-            )
-        )
-    )
+    hooks = [] if people_only else _hooks(session, task.account_id)
     to_hooks = {event: [h for h in hooks if event in h.events] for event in events}
     to_people = {
         event: concerned(session, task, event) if people is None else people
@@ -111,7 +111,7 @@ def publish(
     }
     if not any(to_hooks.values()) and not any(to_people.values()):
         return 0
-    account = session.get(Account, task.account_id)
+    account = _account(session, task.account_id)
     data = serialize_task(session, task)
     subject = f"{task.id}{detail}"
     added = 0
@@ -153,6 +153,56 @@ def publish(
                 email_not_before=email_not_before,
             )
     return added
+
+
+#: ``session.info`` key of what ``preload`` loaded for a chunk of firings.
+_PRELOADED = "publish_preloaded"
+
+
+def preload(session: Session, tasks: list[Task]) -> None:
+    """Load once what ``publish`` looks up for these tasks (each account's webhooks and
+    row, each task's labels), for a chunk of firings; held until ``forget_preloaded``."""
+    account_ids = {task.account_id for task in tasks}
+    hooks: dict[int, list[Webhook]] = {account_id: [] for account_id in account_ids}
+    for hook in session.exec(
+        select(Webhook)
+        .where(col(Webhook.account_id).in_(account_ids), col(Webhook.disabled).is_(False))
+        .order_by(col(Webhook.id))
+    ):
+        hooks[hook.account_id].append(hook)
+    accounts = session.exec(select(Account).where(col(Account.id).in_(account_ids)))
+    session.info[_PRELOADED] = (hooks, {account.id: account for account in accounts})
+    labels: dict[int, list[str]] = {task.id: [] for task in tasks if task.id is not None}
+    for label in session.exec(
+        select(TaskLabel)
+        .where(col(TaskLabel.task_id).in_(list(labels)))
+        .order_by(col(TaskLabel.task_id), col(TaskLabel.name))
+    ):
+        labels[label.task_id].append(label.name)
+    for task_id, names in labels.items():
+        remember_labels(session, task_id, names)
+
+
+def forget_preloaded(session: Session) -> None:
+    session.info.pop(_PRELOADED, None)
+
+
+def _hooks(session: Session, account_id: int) -> list[Webhook]:
+    preloaded = session.info.get(_PRELOADED)
+    if preloaded is not None and account_id in preloaded[0]:
+        return list(preloaded[0][account_id])
+    query = select(Webhook).where(
+        Webhook.account_id == account_id, col(Webhook.disabled).is_(False)
+    )
+    return list(session.exec(query.order_by(col(Webhook.id))))
+
+
+def _account(session: Session, account_id: int) -> Account | None:
+    preloaded = session.info.get(_PRELOADED)
+    if preloaded is not None and account_id in preloaded[1]:
+        found: Account = preloaded[1][account_id]
+        return found
+    return session.get(Account, account_id)
 
 
 def concerned(session: Session, task: Task, event: str) -> list[int]:
@@ -221,7 +271,11 @@ def _add_new(session: Session, model: Any, rows: dict[str, Any]) -> int:
     firing finds its messages and adds nothing."""
     if not rows:
         return 0
-    stored = set(session.exec(select(model.key).where(col(model.key).in_(list(rows)))))
+    # A chunk of firings (``preload``) skips the query: the keys' unique constraint fails
+    # its flush instead, and the chunk is fired again one timer at a time, with queries.
+    preloaded = _PRELOADED in session.info
+    query = select(model.key).where(col(model.key).in_(list(rows)))
+    stored = set() if preloaded else set(session.exec(query))
     for key, row in rows.items():
         if key not in stored:
             session.add(row)
@@ -580,3 +634,14 @@ def do_retry(session: Session, account_id: int, webhook_id: int, delivery_id: in
     delivery.state, delivery.next_attempt_at, delivery.attempts = PENDING, utcnow(), 0
     session.add(delivery)
     return delivery
+
+
+def do_retry_dead(session: Session, account_id: int, webhook_id: int | None = None) -> int:
+    """Send all of an account's dead deliveries again (of one webhook, or all, and
+    email), as ``do_retry`` does for one; returns how many."""
+    condition = (col(Delivery.account_id) == account_id) & (col(Delivery.state) == DEAD)
+    if webhook_id is not None:
+        condition &= col(Delivery.webhook_id) == webhook_id
+    values = {"state": PENDING, "next_attempt_at": utcnow(), "attempts": 0}
+    result = session.execute(update(Delivery).where(condition).values(**values))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

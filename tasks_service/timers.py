@@ -194,10 +194,30 @@ def lock_claimed(
     if is_postgres(session):
         query = query.with_for_update()
     timer = session.exec(query.execution_options(populate_existing=True)).first()
-    if timer is None or timer.state != CLAIMED or timer.fire_at > now:
-        return None
+    return timer if timer is not None and still_claimed(timer, now, late_after) else None
+
+
+def lock_chunk(session: Session, timer_ids: list[int]) -> tuple[list[Task], list[Timer]]:
+    """A chunk's tasks, then its timers, row-locked (tasks in id order, the order any
+    other chunk or change takes them: no deadlock)."""
+    tasks = select(Task).where(
+        col(Task.id).in_(select(Timer.task_id).where(col(Timer.id).in_(timer_ids)))
+    )
+    rows = select(Timer).where(col(Timer.id).in_(timer_ids))
+    if is_postgres(session):
+        tasks, rows = tasks.with_for_update(), rows.with_for_update()
+    fresh = {"populate_existing": True}
+    locked = session.exec(tasks.order_by(col(Task.id)).execution_options(**fresh)).all()
+    return list(locked), list(session.exec(rows.order_by(col(Timer.id)).execution_options(**fresh)))
+
+
+def still_claimed(timer: Timer, now: datetime, late_after: timedelta = LATE_AFTER) -> bool:
+    """Whether a (locked) timer is still claimed and due, and so is to fire now; sets
+    its ``late`` flag."""
+    if timer.state != CLAIMED or timer.fire_at > now:
+        return False
     timer.late = now - timer.fire_at > late_after
-    return timer
+    return True
 
 
 def mark_fired(session: Session, timer: Timer, now: datetime) -> None:

@@ -28,6 +28,13 @@ COMMAND_PATHS = [
     ["token", "create"],
     ["calendars"],
     ["calendars", "recompute"],
+    ["escalation-policies"],
+    ["escalation-policies", "list"],
+    ["escalation-policies", "create"],
+    ["escalation-policies", "update"],
+    ["timers"],
+    ["timers", "status"],
+    ["timers", "retry-dead"],
 ]
 
 
@@ -145,3 +152,87 @@ def test_calendars_recompute_on_the_workers(settings: Settings, account, worker,
         beat.stop_all()
     assert "recomputed 4 open tasks" in result.stdout
     assert _targets(settings, ids) == {"2026-11-23T13:00:00+00:00"}
+
+
+def test_escalation_policies_from_the_command_line(settings: Settings, account, tmp_path) -> None:
+    import json
+
+    from tasks_service.models import Account
+
+    body = tmp_path / "policy.json"
+    body.write_text(json.dumps({"name": "Night", "levels": [{"offset_minutes": -30}]}))
+    created = json.loads(
+        cli(settings, "escalation-policies", "create", account.slug, str(body), "--default").stdout
+    )
+    assert (created["name"], created["levels"][0]["offset_minutes"]) == ("Night", -30)
+    with session_scope(settings, write=False) as session:
+        assert session.get(Account, account.account_id).escalation_policy_id == created["id"]
+    listed = json.loads(cli(settings, "escalation-policies", "list", account.slug).stdout)
+    assert [p["id"] for p in listed] == [created["id"]]
+    # a body from stdin; a bad level is refused, naming the field, and changes nothing
+    bad = subprocess.run(
+        [*CLI, "escalation-policies", "update", account.slug, str(created["id"]), "-"],
+        input=json.dumps({"levels": [{"percent": 0}]}),
+        env=settings_env(settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "levels.0.percent:" in bad.stderr
+    again = json.loads(cli(settings, "escalation-policies", "list", account.slug).stdout)
+    assert again == listed
+    body.write_text("{not json")
+    broken = cli(settings, "escalation-policies", "create", account.slug, str(body), check=False)
+    assert (broken.returncode, "not JSON" in broken.stderr) == (1, True)
+    body.write_text(json.dumps({"levels": [{"offset_minutes": 5}]}))
+    changed = json.loads(
+        cli(
+            settings, "escalation-policies", "update", account.slug, str(created["id"]), str(body)
+        ).stdout
+    )
+    assert changed["levels"][0]["offset_minutes"] == 5
+    missing = cli(settings, "escalation-policies", "list", "no-such-account", check=False)
+    assert missing.returncode == 1
+    assert "no account" in missing.stderr
+
+
+def test_timers_status_and_dead_deliveries_sent_again(settings: Settings, account) -> None:
+    from tasks_service import notifications
+    from tasks_service.models import Delivery, Webhook
+
+    with session_scope(settings) as session:
+        hook = Webhook(
+            account_id=account.account_id,
+            uri="http://127.0.0.1:9/hooks",
+            events=["task.alert"],
+            secret=notifications.new_secret(),
+        )
+        session.add(hook)
+        session.flush()
+        dead = [
+            Delivery(
+                account_id=account.account_id,
+                webhook_id=hook.id,
+                key=f"test:{uuid.uuid4().hex}",
+                event="task.alert",
+                state=notifications.DEAD,
+                attempts=8,
+            )
+            for _ in range(2)
+        ]
+        session.add_all(dead)
+        session.flush()
+        dead_ids = [d.id for d in dead]
+    report = cli(settings, "timers", "status").stdout
+    assert report.splitlines()[0].split()[:3] == ["timers", "pending", "due"]
+    webhook_row = next(line for line in report.splitlines() if line.startswith("webhook"))
+    assert int(webhook_row.split()[-1].replace(",", "")) >= 2  # the dead column
+    sent = cli(settings, "timers", "retry-dead", account.slug, "--webhook", str(hook.id))
+    assert "2 dead deliveries are pending again" in sent.stdout
+    with session_scope(settings, write=False) as session:
+        states = {
+            session.get(Delivery, i).state: session.get(Delivery, i).attempts for i in dead_ids
+        }
+    assert states == {notifications.PENDING: 0}

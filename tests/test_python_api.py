@@ -153,34 +153,68 @@ def test_targets_follow_the_team_calendar(in_account, settings, account: Account
     assert info.value.errors[0]["field"] == "calendar_id"
 
 
-def test_a_team_policy_escalates_its_tasks(in_account, settings, account: AccountInfo) -> None:
+def _pending_levels(settings, task_id: int) -> dict[int, datetime]:
     from sqlmodel import select
 
-    from tasks_service import escalation
     from tasks_service.db import session_scope
     from tasks_service.models import Timer
-    from tasks_service.schemas import EscalationPolicyCreate
 
-    levels = [{"percent": 50}, {"offset_minutes": 15}]
-    with session_scope(settings) as session:
-        policy = escalation.do_create_policy(
-            session,
-            account.account_id,
-            EscalationPolicyCreate.model_validate({"name": "Half", "levels": levels}),
-        )
-    team = people.create_team("Escalating", escalation_policy_id=policy.id)
-    task = tasks.create_task(
-        title="Watched", creator=people.get_service_user(), assignee=team, planned_duration=60
-    )
     with session_scope(settings, write=False) as session:
         rows = session.exec(
-            select(Timer).where(Timer.task_id == task.id, Timer.kind == "escalation")
+            select(Timer).where(
+                Timer.task_id == task_id, Timer.kind == "escalation", Timer.state == "pending"
+            )
         )
-        moments = {row.level: row.fire_at for row in rows}
-    assert moments == {
+        return {row.level: row.fire_at for row in rows}
+
+
+def test_escalation_policies_through_the_python_api(in_account, settings) -> None:
+    import time_machine
+
+    from tasks_service import commands, policies, timers
+    from tasks_service.db import session_scope
+
+    policy = policies.create_escalation_policy("Half", [{"percent": 50}, {"offset_minutes": 15}])
+    assert policies.get_escalation_policy(policy.id) == policy
+    assert policy in policies.list_escalation_policies()
+    team = people.create_team("Escalating", escalation_policy_id=policy.id)
+    creator = people.get_service_user()
+    task = tasks.create_task(title="Watched", creator=creator, assignee=team, planned_duration=60)
+    assert _pending_levels(settings, task.id) == {
         1: task.assigned_at + timedelta(minutes=30),
         2: task.completion_target_at + timedelta(minutes=15),
     }
+    # new levels re-plan the open tasks before the call returns (no worker needed)
+    changed = policies.update_escalation_policy(policy, levels=[{"percent": 25}])
+    assert changed.levels == (
+        {"percent": 25, "offset_minutes": 0, "relative_to": "completion_target_at", "notify": []},
+    )
+    assert _pending_levels(settings, task.id) == {1: task.assigned_at + timedelta(minutes=15)}
+    # the account's default applies where no team or workflow names a policy
+    default = policies.create_escalation_policy("Default", [{"offset_minutes": 0}])
+    policies.set_account_escalation_policy(default)
+    plain = tasks.create_task(
+        title="Plain", creator=creator, assignee=people.create_team("Plain"), planned_duration=60
+    )
+    assert _pending_levels(settings, plain.id) == {1: plain.completion_target_at}
+    # what fired, when, for whom
+    moment = task.assigned_at + timedelta(minutes=15)
+    with session_scope(settings) as session:
+        claimed = timers.do_claim_due(session, moment)
+    with time_machine.travel(moment, tick=False), session_scope(settings) as session:
+        commands.do_fire_timers(session, claimed)
+    [fired] = policies.get_task_escalations(task)
+    assert (fired["level"], fired["escalation_policy"]["id"]) == (1, policy.id)
+    assert fired["fire_at"] == moment.isoformat().replace("+00:00", "Z")
+    assert policies.get_task_escalations(plain) == []
+    # bad input names the field; nothing changes
+    with pytest.raises(TaskValidationError) as info:
+        policies.create_escalation_policy("Bad", [{"percent": 50, "offset_minutes": 5}])
+    assert info.value.errors[0]["field"].startswith("levels.0")
     with pytest.raises(TaskValidationError) as info:
         people.create_team("Nowhere", escalation_policy_id=999_999)
     assert info.value.errors[0]["field"] == "escalation_policy_id"
+    with pytest.raises(TaskValidationError) as info:
+        policies.set_account_escalation_policy(999_999)
+    assert info.value.errors[0]["field"] == "escalation_policy_id"
+    assert [p.name for p in policies.list_escalation_policies()] == ["Half", "Default"]

@@ -327,3 +327,28 @@ def test_an_attempt_that_could_outlast_its_claim_gives_the_claim_back(world: Wor
     with session_scope(world.settings, write=False) as session:
         stored = session.get(Delivery, mine[0][0].id)
         assert (stored.state, stored.claimed_at, stored.attempts) == ("pending", None, 0)
+
+
+def test_a_firing_that_emits_a_stored_message_again_sends_nothing_new(world: World) -> None:
+    """A due date moved away after it passed and then back: the task is overdue again,
+    but the message has the key of the first (same event, task, moment): the chunk's
+    flush meets the unique key, the chunk is fired again one timer at a time, and no
+    second delivery is added, while the other timer of the chunk still sends."""
+    _hook(world, ["task.overdue"])
+    task = world.task(T0 - timedelta(hours=1), due_at=T0.isoformat())
+    other = world.task(T0, due_at=(T0 + timedelta(minutes=1)).isoformat())
+    _sweep(world, T0)
+    assert world.get(task.id).overdue
+    later = (T0 + timedelta(days=1)).isoformat()
+    assert not world.update(task.id, T0 + timedelta(seconds=20), due_at=later).overdue
+    world.update(task.id, T0 + timedelta(seconds=30), due_at=T0.isoformat())
+    fired = _sweep(world, T0 + timedelta(minutes=1))  # the due date again, and another's
+    assert fired.failed == []
+    assert _mine(world, task.id) == ["overdue", "overdue"]
+    assert _mine(world, other.id) == ["overdue"]
+    with session_scope(world.settings, write=False) as session:
+        keys = session.exec(select(Delivery.key).where(Delivery.task_id == task.id)).all()
+        others = session.exec(select(Delivery.id).where(Delivery.task_id == other.id)).all()
+    assert len(keys) == len(set(keys)) == 1
+    assert len(others) == 1
+    assert [d.task_id for d, _hook in fired.to_send] == [other.id]
