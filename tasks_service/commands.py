@@ -473,7 +473,7 @@ def _fire_together(session: Session, timer_ids: list[int]) -> Fired:
             for timer in sorted(rows, key=lambda t: (t.task_id, t.id or 0)):
                 if timers.still_claimed(timer, now, late_after):
                     out.acted += _fire(session, by_id[timer.task_id], timer, now) is not None
-            out.to_send = notifications.claim_emitted(session, now)  # flushes it all
+            out.to_send = notifications.claim_emitted(session, utcnow())  # flushes it all
     except BaseException:
         notifications.emitted(session).clear()
         raise

@@ -9,7 +9,10 @@ it fired arms it again, a moment cleared (or a task that finished) cancels it.
 
 Firing, in three steps, none of which can make a timer take effect twice:
 
-1. The one-second sweep asks ``any_due`` (one indexed probe) and, if so, wakes workers.
+1. The one-second sweep asks ``any_due`` (one indexed probe: due now, or within the
+   next second) and, if so, wakes workers. A woken worker that finds a timer due within
+   the next second waits for its moment (``next_pending``) and claims it then, so that
+   timers fire on time rather than at the next sweep after their moment.
 2. A woken worker claims a few due timers with ``do_claim_due`` (any number of them at
    once): ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an ``UPDATE ... RETURNING`` on
    SQLite (whose writers are serialized). Claims are made by the worker that works on
@@ -173,10 +176,29 @@ def do_claim_due(
     )
 
 
-def any_due(session: Session, now: datetime, stale_after: timedelta = CLAIM_TIMEOUT) -> bool:
-    """Whether a claim would find anything (the sweep's question: one indexed probe)."""
-    probe = select(Timer.id).where(_claimable(now, stale_after)).limit(1)
+def any_due(
+    session: Session,
+    now: datetime,
+    stale_after: timedelta = CLAIM_TIMEOUT,
+    ahead: timedelta = timedelta(0),
+) -> bool:
+    """Whether a claim would find anything now, or a timer comes due within ``ahead``
+    (the sweep's question: one indexed probe)."""
+    soon = (col(Timer.state) == PENDING) & (col(Timer.fire_at) <= now + ahead)
+    probe = select(Timer.id).where(_claimable(now, stale_after) | soon).limit(1)
     return session.exec(probe).first() is not None
+
+
+def next_pending(session: Session, until: datetime) -> datetime | None:
+    """The moment of the soonest pending timer, if it comes by ``until`` (one indexed
+    probe): a woken worker waits for it rather than for the next sweep."""
+    probe = (
+        select(Timer.fire_at)
+        .where(col(Timer.state) == PENDING, col(Timer.fire_at) <= until)
+        .order_by(col(Timer.fire_at))
+        .limit(1)
+    )
+    return session.exec(probe).first()
 
 
 def _claimable(now: datetime, stale_after: timedelta) -> Any:

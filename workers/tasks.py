@@ -114,6 +114,8 @@ def prune_broker() -> int:
 #: service costs one probe a second). A claim takes ``timer_claim_batch`` rows.
 WAKE_BUDGET = 5.0
 WAKE_UPS = 2
+#: How far ahead a woken worker looks for the next timer to wait for.
+LOOK_AHEAD = timedelta(seconds=1)
 
 
 @app.task(name=SWEEP_TIMERS, ignore_result=True)
@@ -123,19 +125,23 @@ def sweep_timers() -> int:
     The sweep claims nothing itself: a woken worker claims a few rows when it runs and
     works on them at once. Claims therefore never wait in a queue, so a long backlog
     cannot make them look stale (and be taken, and sent, again); a claim goes stale
-    only when its worker dies. Any number of sweeps may run; extra wake-ups find
-    nothing and end.
+    only when its worker dies. It also wakes workers for timers due within the next
+    interval, which a woken worker waits for and fires on their moment. Any number of
+    sweeps may run; extra wake-ups find nothing and end (or expire in the queue).
     """
     settings = get_settings()
     now = utcnow()
     with session_scope(write=False) as session:
-        timers_due = timers.any_due(session, now, timedelta(seconds=settings.timer_claim_timeout))
+        stale = timedelta(seconds=settings.timer_claim_timeout)
+        ahead = timedelta(seconds=settings.timer_sweep_interval)
+        timers_due = timers.any_due(session, now, stale, ahead)
         stale = timedelta(seconds=settings.delivery_claim_timeout)
         deliveries_due = notifications.any_due(session, now, stale)
     woken = 0
     for task, due in ((fire_timers, timers_due), (deliver, deliveries_due)):
         for _ in range(WAKE_UPS if due else 0):
-            task.apply_async(queue=TIMERS_QUEUE)
+            # A wake-up that waited longer than a few sweeps is dropped: newer ones came.
+            task.apply_async(queue=TIMERS_QUEUE, expires=settings.timer_sweep_interval * 5)
             woken += 1
     return woken
 
@@ -143,9 +149,12 @@ def sweep_timers() -> int:
 def _claim_and_work(
     claim: Callable[[Session, datetime, int], list[int]],
     work: Callable[[list[int], datetime], int],
+    next_moment: Callable[[Session, datetime], datetime | None] | None = None,
 ) -> int:
     """Claim a chunk of rows and work on them, again until none is due or the budget is
-    spent; returns what ``work`` counted."""
+    spent; returns what ``work`` counted. With ``next_moment``, a worker that finds
+    none due waits for a row due within the next second (within the budget), instead
+    of leaving it to the next sweep."""
     deadline = time.monotonic() + WAKE_BUDGET
     chunk = get_settings().timer_claim_batch
     done = 0
@@ -154,8 +163,16 @@ def _claim_and_work(
         with session_scope() as session:
             ids = claim(session, now, chunk)
         done += work(ids, now)
-        if len(ids) < chunk:
+        if len(ids) == chunk:
+            continue
+        if next_moment is None:
             break
+        with session_scope(write=False) as session:
+            moment = next_moment(session, utcnow() + LOOK_AHEAD)
+        wait = None if moment is None else (moment - utcnow()).total_seconds()
+        if wait is None or time.monotonic() + wait >= deadline:
+            break
+        time.sleep(max(0.0, wait))
     return done
 
 
@@ -167,6 +184,7 @@ def fire_timers() -> int:
     return _claim_and_work(
         lambda session, now, limit: timers.do_claim_due(session, now, limit, stale),
         _fire,
+        timers.next_pending,
     )
 
 

@@ -352,3 +352,16 @@ def test_a_firing_that_emits_a_stored_message_again_sends_nothing_new(world: Wor
     assert len(keys) == len(set(keys)) == 1
     assert len(others) == 1
     assert [d.task_id for d, _hook in fired.to_send] == [other.id]
+
+
+def test_on_a_running_clock_a_chunk_claims_what_it_emits(world: World) -> None:
+    """As in a worker, the clock runs while a chunk fires: the messages it emits (due
+    the moment they are made) are still claimed for its worker to send."""
+    _hook(world, ["task.alert"])
+    now = datetime.now(UTC)
+    task = world.task(now - timedelta(minutes=1), alert_at=(now - timedelta(seconds=1)).isoformat())
+    with session_scope(world.settings) as session:
+        ids = timers.do_claim_due(session, datetime.now(UTC))
+    with session_scope(world.settings) as session:
+        fired = commands.do_fire_timers(session, ids)
+    assert [d.task_id for d, _hook in fired.to_send if d.task_id == task.id] == [task.id]
