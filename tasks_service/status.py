@@ -21,43 +21,47 @@ from tasks_service.settings import Settings
 
 TIMER_COLUMNS = ("pending", "due now", "claimed", "stale", "fired", "canceled")
 DELIVERY_COLUMNS = ("pending", "due now", "delivering", "stale", "delivered", "dead")
+Counts = dict[str, dict[str, int]]
 
 
-def _counts(session: Session, group: Any, state: Any) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+def _counts(session: Session, group: Any, state: Any, due: Any, lost: Any) -> Counts:
+    """Rows by ``group`` and ``state``, plus the columns "due now" and "stale"."""
+    out: Counts = defaultdict(lambda: defaultdict(int))
     for name, value, count in session.exec(
         select(group, state, func.count()).group_by(group, state)
     ):
         out[name][value] = count
+    for condition, column in ((due, "due now"), (lost, "stale")):
+        for name, count in session.exec(
+            select(group, func.count()).where(condition).group_by(group)
+        ):
+            out[name][column] = count
     return out
-
-
-def _add(
-    session: Session, out: dict[str, dict[str, int]], group: Any, condition: Any, column: str
-) -> None:
-    for name, count in session.exec(select(group, func.count()).where(condition).group_by(group)):
-        out[name][column] = count
 
 
 def of_timers(session: Session, settings: Settings, now: datetime) -> list[str]:
     """The report's lines: one table for timers, one for deliveries."""
-    timer_counts = _counts(session, col(Timer.kind), col(Timer.state))
     stale = now - timedelta(seconds=settings.timer_claim_timeout)
-    due = (col(Timer.state) == timers.PENDING) & (col(Timer.fire_at) <= now)
-    lost = (col(Timer.state) == timers.CLAIMED) & (col(Timer.claimed_at) < stale)
-    _add(session, timer_counts, col(Timer.kind), due, "due now")
-    _add(session, timer_counts, col(Timer.kind), lost, "stale")
-    sent = _counts(session, col(Delivery.channel), col(Delivery.state))
+    timer_counts = _counts(
+        session,
+        col(Timer.kind),
+        col(Timer.state),
+        (col(Timer.state) == timers.PENDING) & (col(Timer.fire_at) <= now),
+        (col(Timer.state) == timers.CLAIMED) & (col(Timer.claimed_at) < stale),
+    )
     stale = now - timedelta(seconds=settings.delivery_claim_timeout)
-    due = (col(Delivery.state) == notifications.PENDING) & (col(Delivery.next_attempt_at) <= now)
-    lost = (col(Delivery.state) == notifications.DELIVERING) & (col(Delivery.claimed_at) < stale)
-    _add(session, sent, col(Delivery.channel), due, "due now")
-    _add(session, sent, col(Delivery.channel), lost, "stale")
+    sent = _counts(
+        session,
+        col(Delivery.channel),
+        col(Delivery.state),
+        (col(Delivery.state) == notifications.PENDING) & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.state) == notifications.DELIVERING) & (col(Delivery.claimed_at) < stale),
+    )
     timer_table = _table("timers", TIMER_COLUMNS, timer_counts)
     return [*timer_table, "", *_table("deliveries", DELIVERY_COLUMNS, sent)]
 
 
-def _table(title: str, columns: tuple[str, ...], rows: dict[str, dict[str, int]]) -> list[str]:
+def _table(title: str, columns: tuple[str, ...], rows: Counts) -> list[str]:
     lines = [f"{title:<12}" + "".join(f"{c:>12}" for c in columns)]
     for name in sorted(rows):
         lines.append(f"{name:<12}" + "".join(f"{rows[name].get(c, 0):>12,}" for c in columns))
