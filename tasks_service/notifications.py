@@ -164,11 +164,7 @@ def preload(session: Session, tasks: list[Task]) -> None:
     row, each task's labels), for a chunk of firings; held until ``forget_preloaded``."""
     account_ids = {task.account_id for task in tasks}
     hooks: dict[int, list[Webhook]] = {account_id: [] for account_id in account_ids}
-    for hook in session.exec(
-        select(Webhook)
-        .where(col(Webhook.account_id).in_(account_ids), col(Webhook.disabled).is_(False))
-        .order_by(col(Webhook.id))
-    ):
+    for hook in _enabled_hooks(session, account_ids):
         hooks[hook.account_id].append(hook)
     accounts = session.exec(select(Account).where(col(Account.id).in_(account_ids)))
     session.info[_PRELOADED] = (hooks, {account.id: account for account in accounts})
@@ -191,8 +187,12 @@ def _hooks(session: Session, account_id: int) -> list[Webhook]:
     preloaded = session.info.get(_PRELOADED)
     if preloaded is not None and account_id in preloaded[0]:
         return list(preloaded[0][account_id])
+    return _enabled_hooks(session, {account_id})
+
+
+def _enabled_hooks(session: Session, account_ids: set[int]) -> list[Webhook]:
     query = select(Webhook).where(
-        Webhook.account_id == account_id, col(Webhook.disabled).is_(False)
+        col(Webhook.account_id).in_(account_ids), col(Webhook.disabled).is_(False)
     )
     return list(session.exec(query.order_by(col(Webhook.id))))
 
@@ -301,17 +301,15 @@ def claim_emitted(session: Session, now: datetime) -> list[Claimed]:
     must not slow down whoever fires timers). A caller that dies before sending leaves
     claims that go stale, and the sweep sends them."""
     rows, out = emitted(session), []
-    hooks = {}
     for delivery in rows:
         hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
         if delivery.next_attempt_at > now or (hook is not None and hook.failing_since):
             continue
         delivery.state, delivery.claimed_at = DELIVERING, now
-        hooks[id(delivery)] = hook
-        out.append(delivery)
+        out.append((delivery, hook))
     rows.clear()
     session.flush()  # their ids
-    return [(delivery, hooks[id(delivery)]) for delivery in out]
+    return out
 
 
 def do_claim_due(

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # by the recovery sweep (the broker may have lost the message).
     recovery_after: float = Field(default=30.0, gt=0)
     recovery_interval: float = Field(default=5.0, gt=0)
-    # Timers: how often beat sweeps for due ones, and how many one sweep claims at once.
+    # Timers: how often beat sweeps for due ones (and how far ahead it looks).
     timer_sweep_interval: float = Field(default=1.0, gt=0)
     # Timers (and deliveries) a worker claims at a time: one transaction fires them all.
     timer_claim_batch: int = Field(default=50, ge=1, le=1_000)

@@ -41,24 +41,33 @@ def _counts(session: Session, group: Any, state: Any, due: Any, lost: Any) -> Co
 
 def of_timers(session: Session, settings: Settings, now: datetime) -> list[str]:
     """The report's lines: one table for timers, one for deliveries."""
-    stale = now - timedelta(seconds=settings.timer_claim_timeout)
-    timer_counts = _counts(
-        session,
-        col(Timer.kind),
-        col(Timer.state),
-        (col(Timer.state) == timers.PENDING) & (col(Timer.fire_at) <= now),
-        (col(Timer.state) == timers.CLAIMED) & (col(Timer.claimed_at) < stale),
+    timer_stale = now - timedelta(seconds=settings.timer_claim_timeout)
+    delivery_stale = now - timedelta(seconds=settings.delivery_claim_timeout)
+    tables = (  # title, columns, grouped by, state, due now, stale claim
+        (
+            "timers",
+            TIMER_COLUMNS,
+            col(Timer.kind),
+            col(Timer.state),
+            (col(Timer.state) == timers.PENDING) & (col(Timer.fire_at) <= now),
+            (col(Timer.state) == timers.CLAIMED) & (col(Timer.claimed_at) < timer_stale),
+        ),
+        (
+            "deliveries",
+            DELIVERY_COLUMNS,
+            col(Delivery.channel),
+            col(Delivery.state),
+            (col(Delivery.state) == notifications.PENDING) & (col(Delivery.next_attempt_at) <= now),
+            (col(Delivery.state) == notifications.DELIVERING)
+            & (col(Delivery.claimed_at) < delivery_stale),
+        ),
     )
-    stale = now - timedelta(seconds=settings.delivery_claim_timeout)
-    sent = _counts(
-        session,
-        col(Delivery.channel),
-        col(Delivery.state),
-        (col(Delivery.state) == notifications.PENDING) & (col(Delivery.next_attempt_at) <= now),
-        (col(Delivery.state) == notifications.DELIVERING) & (col(Delivery.claimed_at) < stale),
-    )
-    timer_table = _table("timers", TIMER_COLUMNS, timer_counts)
-    return [*timer_table, "", *_table("deliveries", DELIVERY_COLUMNS, sent)]
+    lines: list[str] = []
+    for title, columns, group, state, due, lost in tables:
+        if lines:
+            lines.append("")  # between the tables
+        lines += _table(title, columns, _counts(session, group, state, due, lost))
+    return lines
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Counts) -> list[str]:

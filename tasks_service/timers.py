@@ -18,9 +18,10 @@ Firing, in three steps, none of which can make a timer take effect twice:
    SQLite (whose writers are serialized). Claims are made by the worker that works on
    them, never queued, so only a killed worker leaves one behind: a claim older than
    ``CLAIM_TIMEOUT`` can be claimed again.
-3. ``commands.do_fire_timers`` applies a claimed chunk in one transaction, each timer
-   in a savepoint with the task it acts on, and marks it fired there; a timer already
-   fired, or moved since its claim, is left alone (``lock_claimed``).
+3. ``commands.do_fire_timers`` applies a claimed chunk in one transaction with the
+   tasks it acts on (``lock_chunk``; one savepoint per timer if the chunk as a whole
+   fails) and marks each fired there; a timer already fired, or moved since its claim,
+   is left alone (``still_claimed``).
 
 A timer that fires more than ``timer_late_after`` (a setting, 60 s) after its moment
 (the service was down) is marked ``late``, in its events and its notifications' payload

@@ -114,8 +114,6 @@ def prune_broker() -> int:
 #: service costs one probe a second). A claim takes ``timer_claim_batch`` rows.
 WAKE_BUDGET = 5.0
 WAKE_UPS = 2
-#: How far ahead a woken worker looks for the next timer to wait for.
-LOOK_AHEAD = timedelta(seconds=1)
 
 
 @app.task(name=SWEEP_TIMERS, ignore_result=True)
@@ -153,10 +151,11 @@ def _claim_and_work(
 ) -> int:
     """Claim a chunk of rows and work on them, again until none is due or the budget is
     spent; returns what ``work`` counted. With ``next_moment``, a worker that finds
-    none due waits for a row due within the next second (within the budget), instead
-    of leaving it to the next sweep."""
+    none due waits for a row due before the next sweep (within the budget), instead of
+    leaving it to that sweep."""
     deadline = time.monotonic() + WAKE_BUDGET
-    chunk = get_settings().timer_claim_batch
+    settings = get_settings()
+    chunk, ahead = settings.timer_claim_batch, timedelta(seconds=settings.timer_sweep_interval)
     done = 0
     while time.monotonic() < deadline:
         now = utcnow()
@@ -168,7 +167,7 @@ def _claim_and_work(
         if next_moment is None:
             break
         with session_scope(write=False) as session:
-            moment = next_moment(session, utcnow() + LOOK_AHEAD)
+            moment = next_moment(session, utcnow() + ahead)
         wait = None if moment is None else (moment - utcnow()).total_seconds()
         if wait is None or time.monotonic() + wait >= deadline:
             break
