@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from tasks_service.db import session_scope
-from tasks_service.errors import TaskError
-from tasks_service.identity import get_account
-from tasks_service.settings import Settings, get_settings
+from tasks_service.core.errors import TaskError
+from tasks_service.core.settings import Settings, get_settings
+from tasks_service.identity.accounts import get_account
+from tasks_service.store.db import session_scope
 
 
 @dataclass(frozen=True)

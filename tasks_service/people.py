@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from tasks_service import identity, models
 from tasks_service.context import current
-from tasks_service.db import session_scope
-from tasks_service.errors import NotFound
-from tasks_service.schemas import PersonCreate, TeamCreate, validate
+from tasks_service.core.errors import NotFound
+from tasks_service.core.validation import validate
+from tasks_service.identity import directory
+from tasks_service.store import lookups, models
+from tasks_service.store.db import session_scope
+from tasks_service.store.schemas.directory import PersonCreate, TeamCreate
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def create_person(name: str, primary_email: str, admin: bool = False) -> Person:
     ctx = current()
     data = validate(PersonCreate, {"name": name, "primary_email": primary_email, "admin": admin})
     with session_scope(ctx.settings) as session:
-        return _person(identity.do_create_person(session, ctx.account_id, data))
+        return _person(directory.do_create_person(session, ctx.account_id, data))
 
 
 def get_person(person_id: int | None = None, *, email: str | None = None) -> Person:
@@ -71,17 +73,17 @@ def get_person(person_id: int | None = None, *, email: str | None = None) -> Per
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
         if email is not None:
-            row = identity.find_person_by_email(session, ctx.account_id, email)
+            row = directory.find_person_by_email(session, ctx.account_id, email)
             if row is None:
                 raise NotFound(f"no person with email {email}")
             return _person(row)
-        return _person(identity.get_person(session, ctx.account_id, person_id or 0))
+        return _person(lookups.get(session, models.Person, ctx.account_id, person_id or 0))
 
 
 def list_people() -> Iterator[Person]:
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
-        rows = [_person(p) for p in identity.list_people(session, ctx.account_id)]
+        rows = [_person(p) for p in directory.list_people(session, ctx.account_id)]
     return iter(rows)
 
 
@@ -100,9 +102,9 @@ def create_team(
         {"name": name, "calendar_id": calendar_id, "escalation_policy_id": escalation_policy_id},
     )
     with session_scope(ctx.settings) as session:
-        team = identity.do_create_team(session, ctx.account_id, data)
+        team = directory.do_create_team(session, ctx.account_id, data)
         for person in members:
-            identity.do_add_team_member(session, ctx.account_id, team.id or 0, person.id)
+            directory.do_add_team_member(session, ctx.account_id, team.id or 0, person.id)
         return _team(team)
 
 
@@ -110,19 +112,19 @@ def add_team_member(team: Team, person: Person) -> None:
     """Raises: NotFound."""
     ctx = current()
     with session_scope(ctx.settings) as session:
-        identity.do_add_team_member(session, ctx.account_id, team.id, person.id)
+        directory.do_add_team_member(session, ctx.account_id, team.id, person.id)
 
 
 def get_team(team_id: int) -> Team:
     """Raises: NotFound."""
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
-        return _team(identity.get_team(session, ctx.account_id, team_id))
+        return _team(lookups.get(session, models.Team, ctx.account_id, team_id))
 
 
 def list_teams(name: str | None = None) -> Iterator[Team]:
     """Teams of the account, optionally by name (an iterator, as in Canvas's examples)."""
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
-        rows = [_team(t) for t in identity.list_teams(session, ctx.account_id, name=name)]
+        rows = [_team(t) for t in directory.list_teams(session, ctx.account_id, name=name)]
     return iter(rows)

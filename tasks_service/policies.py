@@ -24,16 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks_service import escalation, identity, models, recompute
+from tasks_service.commands import recompute
 from tasks_service.context import current
-from tasks_service.db import session_scope
-from tasks_service.schemas import (
-    AccountUpdate,
-    EscalationPolicyCreate,
-    EscalationPolicyUpdate,
-    validate,
-)
-from tasks_service.serializers import serialize_escalations
+from tasks_service.core.validation import validate
+from tasks_service.identity.accounts import do_update_account
+from tasks_service.querying.serializers.policies import serialize_escalations
+from tasks_service.schedule import escalation
+from tasks_service.store import lookups, models
+from tasks_service.store.db import session_scope
+from tasks_service.store.schemas.directory import AccountUpdate
+from tasks_service.store.schemas.policies import EscalationPolicyCreate, EscalationPolicyUpdate
 
 __all__ = [
     "EscalationPolicy",
@@ -89,7 +89,7 @@ def get_escalation_policy(policy_id: int) -> EscalationPolicy:
     """Raises: NotFound."""
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
-        return _policy(escalation.get_policy(session, ctx.account_id, policy_id))
+        return _policy(lookups.get(session, models.EscalationPolicy, ctx.account_id, policy_id))
 
 
 def list_escalation_policies() -> list[EscalationPolicy]:
@@ -105,8 +105,7 @@ def update_escalation_policy(policy: EscalationPolicy | int, **changes: Any) -> 
     data = validate(EscalationPolicyUpdate, changes)
     policy_id = policy if isinstance(policy, int) else policy.id
     with session_scope(ctx.settings) as session:
-        row, timing = escalation.do_update_policy(session, ctx.account_id, policy_id, data)
-        op = recompute.do_request_recompute(session, ctx.account_id, None, {}) if timing else None
+        row, op = escalation.do_update_policy(session, ctx.account_id, policy_id, data)
         result = _policy(row)
     if op is not None and op.id is not None:
         recompute.run_inline(ctx.settings, op.id)
@@ -120,10 +119,7 @@ def set_account_escalation_policy(policy: EscalationPolicy | int | None) -> None
     policy_id = policy.id if isinstance(policy, EscalationPolicy) else policy
     data = validate(AccountUpdate, {"escalation_policy_id": policy_id})
     with session_scope(ctx.settings) as session:
-        row = identity.get_account_by_id(session, ctx.account_id)
-        before = recompute.movers(row)
-        row = identity.do_update_account(session, ctx.account_id, data)
-        op = recompute.do_request_if_moved(session, row, before, None, {})
+        _row, op = do_update_account(session, ctx.account_id, data)
     if op is not None and op.id is not None:
         recompute.run_inline(ctx.settings, op.id)
 
@@ -131,10 +127,8 @@ def set_account_escalation_policy(policy: EscalationPolicy | int | None) -> None
 def get_task_escalations(task: Any) -> list[dict[str, Any]]:
     """The levels that fired for a task (its REST form: level, policy, fire_at,
     fired_at, late, notified, actions). Raises: TaskNotFound."""
-    from tasks_service.commands import lock_task
-
     ctx = current()
     task_id = task if isinstance(task, int) else task.id
     with session_scope(ctx.settings, write=False) as session:
-        lock_task(session, ctx.account_id, task_id)  # TaskNotFound for another account's
+        lookups.get(session, models.Task, ctx.account_id, task_id)  # also another account's
         return serialize_escalations(session, escalation.escalations_of(session, task_id))

@@ -17,31 +17,42 @@ status is ``task.xurrent_status``.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from tasks_service import commands, models
+from tasks_service.canvas import (
+    CanvasStatus,
+    Comment,
+    Label,
+    TaskSnapshot,
+    canvas_status,
+    snapshot_fields,
+    statuses_for,
+)
+from tasks_service.commands import task_commands
+from tasks_service.commands.task_change import apply_task_change, lock_task
 from tasks_service.context import account, current, use_account
-from tasks_service.db import session_scope
-from tasks_service.errors import (
+from tasks_service.core.errors import (
     InvalidTaskStatusError,
     TaskError,
     TaskNotFound,
     TaskValidationError,
 )
-from tasks_service.paging import parse_list
+from tasks_service.core.statuses import FINISHED, TaskCategory, TaskStatus
+from tasks_service.core.validation import provided, validate
+from tasks_service.notify.outbox import Outbox
 from tasks_service.people import Person, Team, get_service_user
-from tasks_service.queries import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS, task_list_conditions
-from tasks_service.queries import get_task as _get_task_row
-from tasks_service.querying import QueryError
-from tasks_service.schemas import TaskCreate, TaskUpdate, validate
-from tasks_service.statuses import FINISHED, OPEN, TaskCategory, TaskStatus
+from tasks_service.querying.filters import QueryError
+from tasks_service.querying.lists import task_list_conditions
+from tasks_service.querying.paging import parse_list
+from tasks_service.querying.resources import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
+from tasks_service.store import lookups, models
+from tasks_service.store.db import session_scope
+from tasks_service.store.schemas.tasks import TaskCreate, TaskUpdate
 
 __all__ = [
     "NOT_PROVIDED",
@@ -73,62 +84,11 @@ class NOT_PROVIDED:
     """``list_tasks(assignee=...)`` not given: any assignee (``None`` means unassigned)."""
 
 
-class CanvasStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-    COMPLETED = "completed"
-
-
-_COMPLETED = frozenset({TaskStatus.completed, TaskStatus.approved})
-_CLOSED = FINISHED - _COMPLETED
-
-
-def canvas_status(status: str) -> CanvasStatus:
-    if status in _COMPLETED:
-        return CanvasStatus.COMPLETED
-    if status in _CLOSED:
-        return CanvasStatus.CLOSED
-    return CanvasStatus.OPEN
-
-
-@dataclass(frozen=True)
-class Label:
-    name: str
-
-
-@dataclass(frozen=True)
-class Comment:
-    id: int
-    comment: str
-    creator_id: int | None
-    created_at: datetime
-
-
 @dataclass
-class Task:
+class Task(TaskSnapshot):
     """A snapshot of a task; its methods call the module functions and refresh it."""
 
     Status = CanvasStatus
-
-    id: int
-    title: str
-    status: CanvasStatus
-    xurrent_status: str
-    category: str
-    creator_id: int | None
-    team_id: int | None
-    member_id: int | None
-    due: datetime | None
-    labels: list[str] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-    assigned_at: datetime | None = None
-    finished_at: datetime | None = None
-    completion_target_at: datetime | None = None
-    custom_fields: dict[str, Any] | None = None
-
-    @property
-    def assignee_id(self) -> int | None:
-        return self.member_id or self.team_id
 
     def _refresh(self, other: Task) -> None:
         self.__dict__.update(replace(other).__dict__)
@@ -163,45 +123,7 @@ def _snapshot(session: Session, row: models.Task) -> Task:
 
 
 def _snapshots(session: Session, rows: Sequence[models.Task]) -> list[Task]:
-    """Plain snapshots of task rows; labels and notes in one query each, for all rows."""
-    ids = [row.id for row in rows]
-    labels: dict[int, list[str]] = defaultdict(list)
-    notes: dict[int, list[models.Note]] = defaultdict(list)
-    if ids:
-        for task_id, name in session.exec(
-            select(models.TaskLabel.task_id, models.TaskLabel.name)
-            .where(col(models.TaskLabel.task_id).in_(ids))
-            .order_by(col(models.TaskLabel.task_id), col(models.TaskLabel.name))
-        ):
-            labels[task_id].append(name)
-        for note in session.exec(
-            select(models.Note)
-            .where(col(models.Note.task_id).in_(ids))
-            .order_by(col(models.Note.id))
-        ):
-            notes[note.task_id].append(note)
-    return [
-        Task(
-            id=row.id or 0,
-            title=row.subject,
-            status=canvas_status(row.status),
-            xurrent_status=str(row.status),
-            category=str(row.category),
-            creator_id=row.created_by_id,
-            team_id=row.team_id,
-            member_id=row.member_id,
-            due=row.due_at,
-            labels=labels[row.id or 0],
-            comments=[
-                Comment(n.id or 0, n.text, n.person_id, n.created_at) for n in notes[row.id or 0]
-            ],
-            assigned_at=row.assigned_at,
-            finished_at=row.finished_at,
-            completion_target_at=row.completion_target_at,
-            custom_fields=row.custom_fields,
-        )
-        for row in rows
-    ]
+    return [Task(**fields) for fields in snapshot_fields(session, rows)]
 
 
 def _task_id(task: Task | int) -> int:
@@ -226,12 +148,6 @@ def _due(due: date | datetime | None) -> str | None:
 
 def _actor_id(person: Person | None) -> int:
     return (person or get_service_user()).id
-
-
-def _ensure_open(session: Session, task_id: int, action: str) -> models.Task:
-    row = commands.lock_task(session, current().account_id, task_id)
-    _require_open(row, action)
-    return row
 
 
 def create_task(
@@ -259,7 +175,8 @@ def create_task(
         body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
     data = validate(TaskCreate, body)
     with session_scope(ctx.settings) as session:
-        row = commands.do_create_task(session, ctx.account_id, creator.id, data)
+        outbox = Outbox(ctx.settings)
+        row = task_commands.do_create_task(session, outbox, ctx.account_id, creator.id, data)
         return _snapshot(session, row)
 
 
@@ -271,20 +188,29 @@ def get_task(task_id: int) -> Task:
     """Retrieve a task by its ID. Raises: TaskNotFound."""
     ctx = current()
     with session_scope(ctx.settings, write=False) as session:
-        return _snapshot(session, _get_task_row(session, ctx.account_id, task_id))
+        return _snapshot(session, lookups.get(session, models.Task, ctx.account_id, task_id))
 
 
 def _update(
-    task: Task | int, action: str, body: dict[str, Any], actor: Person | None = None
+    task: Task | int,
+    action: str,
+    body: dict[str, Any],
+    *,
+    merge_custom_fields: bool = False,
 ) -> Task:
+    """Change an open task, in one transaction: validated, locked once, checked open,
+    changed. ``merge_custom_fields``: the ``custom_fields`` sent are merged into the
+    task's own, read under the same lock (a concurrent change is not lost)."""
     ctx = current()
-    person_id = _actor_id(actor)
-    data = validate(TaskUpdate, body)
+    person_id = _actor_id(None)
+    changes = provided(validate(TaskUpdate, body))
     with session_scope(ctx.settings) as session:
-        _ensure_open(session, _task_id(task), action)
-        row = commands.do_update_task(
-            session, ctx.account_id, person_id, _task_id(task), data, action=action
-        )
+        row = lock_task(session, ctx.account_id, _task_id(task))
+        _require_open(row, action)
+        if merge_custom_fields:
+            changes["custom_fields"] = {**(row.custom_fields or {}), **changes["custom_fields"]}
+        outbox = Outbox(ctx.settings)
+        row = apply_task_change(session, outbox, row, person_id, changes, action)
         return _snapshot(session, row)
 
 
@@ -309,10 +235,10 @@ def update_task(
         body["subject"] = title
     if due is not None:
         body["due_at"] = _due(due)
-    if patient is not None:
-        current_fields = get_task(_task_id(task)).custom_fields or {}
-        body["custom_fields"] = {**current_fields, "patient": _plain(patient)}
-    return _update(task, "update", body)
+    if patient is None:
+        return _update(task, "update", body)
+    body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
+    return _update(task, "update", body, merge_custom_fields=True)
 
 
 def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:
@@ -320,8 +246,9 @@ def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:
     ctx = current()
     names = validate(TaskUpdate, {"labels": list(label_names)}).labels
     with session_scope(ctx.settings) as session:
-        row = commands.do_add_labels(
-            session, ctx.account_id, _actor_id(None), _task_id(task), names
+        outbox = Outbox(ctx.settings)
+        row = task_commands.do_add_labels(
+            session, outbox, ctx.account_id, _actor_id(None), _task_id(task), names
         )
         return _snapshot(session, row)
 
@@ -330,8 +257,9 @@ def remove_task_label(task: Task | int, label_name: str) -> Task:
     """Remove the label from the task (a label it does not have changes nothing)."""
     ctx = current()
     with session_scope(ctx.settings) as session:
-        row = commands.do_remove_label(
-            session, ctx.account_id, _actor_id(None), _task_id(task), label_name
+        outbox = Outbox(ctx.settings)
+        row = task_commands.do_remove_label(
+            session, outbox, ctx.account_id, _actor_id(None), _task_id(task), label_name
         )
         return _snapshot(session, row)
 
@@ -345,19 +273,18 @@ def add_task_comment(task: Task | int, comment: str, creator: Person | None = No
             "comment cannot be empty", code="invalid_value", params={"field": "comment"}
         )
     with session_scope(ctx.settings) as session:
-        commands.do_add_note(session, ctx.account_id, _actor_id(creator), _task_id(task), text)
-        return _snapshot(session, _get_task_row(session, ctx.account_id, _task_id(task)))
+        task_id = _task_id(task)
+        task_commands.do_add_note(session, ctx.account_id, _actor_id(creator), task_id, text)
+        return _snapshot(session, lookups.get(session, models.Task, ctx.account_id, task_id))
 
 
 def _transition(task: Task | int, action: str, choose: Any) -> Task:
     ctx = current()
     person_id = _actor_id(None)
     with session_scope(ctx.settings) as session:
-        row = commands.lock_task(session, ctx.account_id, _task_id(task))
-        target = choose(row)
-        row = commands.do_transition_task(
-            session, ctx.account_id, person_id, _task_id(task), target, action
-        )
+        row = lock_task(session, ctx.account_id, _task_id(task))
+        outbox = Outbox(ctx.settings)
+        row = task_commands.do_transition_task(session, outbox, row, person_id, choose(row), action)
         return _snapshot(session, row)
 
 
@@ -442,7 +369,7 @@ def list_tasks(
         *task_list_conditions(ctx.account_id, view=condition), listing.where
     )
     if status is not None:
-        statement = statement.where(col(models.Task.status).in_(_statuses_for(status)))
+        statement = statement.where(col(models.Task.status).in_(statuses_for(status)))
     if assignee is None:
         statement = statement.where(
             col(models.Task.team_id).is_(None), col(models.Task.member_id).is_(None)
@@ -456,18 +383,3 @@ def list_tasks(
     with session_scope(ctx.settings, write=False) as session:
         rows = session.exec(statement.order_by(*(key.clause() for key in listing.sort))).all()
         return _snapshots(session, rows)
-
-
-def _statuses_for(status: str) -> list[str]:
-    if status == CanvasStatus.OPEN:
-        return sorted(OPEN)
-    if status == CanvasStatus.COMPLETED:
-        return [s.value for s in _COMPLETED]
-    if status == CanvasStatus.CLOSED:
-        return [s.value for s in _CLOSED]
-    try:
-        return [TaskStatus(status).value]
-    except ValueError:
-        raise TaskValidationError(
-            f"unknown status {status!r}", code="invalid_value", params={"field": "status"}
-        ) from None

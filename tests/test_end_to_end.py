@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
 from tests.helpers import CLI, ROOT, free_port, http_ready, settings_env, wait_for
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, request
 
-from tasks_service.logs import configure_logging
-from tasks_service.outcomes import OutcomeWatcher
-from tasks_service.settings import Settings, get_settings
+from tasks_service.commands.outcomes import OutcomeWatcher
+from tasks_service.core.logs import configure_logging
+from tasks_service.core.settings import Settings, get_settings
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
 from web.http import IdConverter
-from web.routes import calendars, escalation, meta, people, tasks, webhooks, workflows
+from web.routes import (
+    account,
+    calendars,
+    escalation_policies,
+    feed,
+    meta,
+    operations,
+    people,
+    tasks,
+    teams,
+    webhooks,
+    workflows,
+)
 from workers.app import Submitter
 
 
@@ -41,9 +53,19 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     def _authenticate() -> None:
         authenticate_request()
 
-    for module in (tasks, workflows, people, calendars, webhooks, escalation):
+    for module in (
+        tasks,
+        workflows,
+        people,
+        feed,
+        teams,
+        calendars,
+        account,
+        escalation_policies,
+        webhooks,
+        operations,
+    ):
         v1.register_blueprint(module.bp)
-    v1.register_blueprint(meta.bp)
     app.register_blueprint(meta.public)
     app.register_blueprint(v1)
     return app

@@ -7,8 +7,8 @@ import time
 
 from flask import g, request
 
-from tasks_service.db import session_scope
-from tasks_service.identity import Actor, authenticate
+from tasks_service.identity.accounts import Actor, authenticate
+from tasks_service.store.db import session_scope
 from web.errors import ApiError
 from web.http import settings
 

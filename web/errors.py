@@ -17,7 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from tasks_service.errors import TaskError
+from tasks_service.core.errors import TaskError
 
 log = structlog.get_logger(__name__)
 

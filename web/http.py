@@ -10,7 +10,10 @@ from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter
 
-from tasks_service.paging import (
+from tasks_service.core.settings import Settings
+from tasks_service.core.validation import MAX_ID, validate
+from tasks_service.querying.filters import Extra, ResourceQuery
+from tasks_service.querying.paging import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -18,14 +21,9 @@ from tasks_service.paging import (
     Page,
     parse_list,
 )
-from tasks_service.querying import Extra, ResourceQuery
-from tasks_service.schemas import validate
-from tasks_service.settings import Settings
 from web.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
-
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -3,6 +3,8 @@
 The route hands over a kind and a payload; this stores the operation, enqueues it on
 the workers, waits up to ``TASKS_COMMAND_WAIT`` for the outcome, and answers 201/200
 with the resource, the domain error, or 202 with ``Location: /v1/operations/<id>``.
+A synchronous change that requested a recompute (``respond_with_recompute``) hands it
+to the workers after its commit and names it in ``Operation-Location``.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import structlog
 from flask import Response, current_app, g, request
 from pydantic import BaseModel
 
-from tasks_service.db import session_scope
-from tasks_service.models import Operation, OperationStatus
-from tasks_service.operations import (
+from tasks_service.commands.operations import (
     do_record_operation,
     do_withdraw_operation,
-    get_operation,
     is_created,
     request_fingerprint,
 )
-from tasks_service.serializers import serialize_operation
+from tasks_service.core.statuses import OperationStatus
+from tasks_service.querying.serializers.operations import serialize_operation
+from tasks_service.store import lookups
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Operation
 from web.errors import ApiError, error_response, status_for
 from web.http import json_response, settings
 
@@ -80,7 +83,7 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
         with session_scope(settings()) as session:
             withdrawn = do_withdraw_operation(session, op.id)
             if not withdrawn:
-                op = get_operation(session, actor.account_id, op.id)
+                op = lookups.get(session, Operation, actor.account_id, op.id)
         if withdrawn:
             raise ApiError(
                 503,
@@ -101,3 +104,15 @@ def outcome_response(op: Operation) -> Response:
         error = op.error or {}
         return error_response(status_for(error), error)
     return json_response(serialize_operation(op), 202, {"Location": f"/v1/operations/{op.id}"})
+
+
+def respond_with_recompute(body: object, op: Operation | None) -> Response:
+    """The response to a change; hands its recompute (if any) to the workers. If the
+    broker is down the operation stays pending and the recovery sweep sends it."""
+    if op is None:
+        return json_response(body)
+    try:
+        current_app.extensions["submitter"].submit_fanout(op.id)
+    except Exception as exc:
+        log.warning("enqueue_failed", operation_id=op.id, error=str(exc).splitlines()[0])
+    return json_response(body, headers={"Operation-Location": f"/v1/operations/{op.id}"})

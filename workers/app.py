@@ -4,7 +4,7 @@ Celery here is an adapter: each task is one call into ``tasks_service``. Setting
 the Celery guide for not losing work (late acks, reject on worker lost, prefetch 1 on
 the command queue), but correctness never relies on the broker redelivering: the
 ``Operation`` rows are the durable copy and ``tasks.recover_operations`` enqueues again
-whatever stays pending (DESIGN.md, step 2).
+whatever stays pending (DESIGN.md, step 2). The tasks themselves are ``workers.jobs``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-from tasks_service import recompute
-from tasks_service.settings import Settings, get_settings
+from tasks_service.core.settings import Settings, get_settings
+from tasks_service.store.background import RECOMPUTE
 
 COMMANDS_QUEUE = "commands"
 MAINTENANCE_QUEUE = "maintenance"
@@ -125,7 +125,7 @@ class Submitter:
 
     def dispatch(self, operation_id: int, kind: str) -> None:
         """Enqueue a stored operation again, on the path its kind takes."""
-        if kind == recompute.KIND:
+        if kind == RECOMPUTE:
             self.submit_fanout(operation_id)
         else:
             self.submit(operation_id)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import AccountInfo, make_account
-from tests.helpers import Api
+from tests.helpers import AccountInfo, Api, make_account
 
 
 def assert_error(response, status: int, code: str, field: str | None = None) -> dict:

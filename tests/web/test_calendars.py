@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tasks_service.calendars import Calendar
-from tests.conftest import AccountInfo
-from tests.helpers import Api, start_beats, wait_for
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.schedule.calendar import Calendar
+from tasks_service.store.db import session_scope
+from tests.helpers import AccountInfo, Api, make_account, start_beats, wait_for
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 
@@ -106,9 +107,6 @@ def test_calendars_need_an_admin_and_stay_in_their_account(
 ) -> None:
     calendar = _created(admin.post("/v1/calendars", json=OFFICE))
     person = admin.create_person("Pat", "pat@example.com")
-    from tasks_service.db import session_scope
-    from tasks_service.identity import do_create_token
-
     with session_scope(settings) as session:
         token = do_create_token(session, _account_id(admin), person["id"])
     pat = admin.as_(token, admin.headers["X-Xurrent-Account"])
@@ -116,8 +114,6 @@ def test_calendars_need_an_admin_and_stay_in_their_account(
     assert pat.post("/v1/calendars", json={**OFFICE, "name": "Mine"}).status_code == 403
     assert pat.patch(f"/v1/calendars/{calendar['id']}", json={"name": "x"}).status_code == 403
     assert pat.patch("/v1/account", json={"calendar_id": calendar["id"]}).status_code == 403
-
-    from tests.conftest import make_account
 
     other = make_account(settings)
     stranger = Api(client, other.token, other.slug)

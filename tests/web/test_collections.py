@@ -13,14 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from tasks_service.db import get_engine, session_scope
-from tasks_service.identity import do_create_token
-from tasks_service.models import Task
-from tasks_service.serializers import TASK_COLLECTION_FIELDS
-from tasks_service.settings import Settings
-from tests.conftest import make_account
-from tests.helpers import Api, links
-from tests.web.test_basics import assert_error
+from tasks_service.core.settings import Settings
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.store.db import get_engine, session_scope
+from tasks_service.store.models import Task
+from tasks_service.store.schemas.tasks import TASK_COLLECTION_FIELDS
+from tests.helpers import Api, assert_error, links, make_account
 
 
 @dataclass

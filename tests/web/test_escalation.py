@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from tasks_service.db import session_scope
-from tasks_service.identity import do_create_token
-from tasks_service.models import Notification, Task
-from tests.conftest import AccountInfo
-from tests.helpers import Api
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Notification, Task
+from tests.helpers import AccountInfo, Api
 
 POLICY = {
     "name": "Standard",

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tasks_service.db import session_scope
-from tasks_service.models import Operation
-from tasks_service.operations import do_claim_stale_operations, do_record_operation
-from tests.conftest import AccountInfo
-from tests.helpers import Api, wait_for
+from tasks_service.commands.operations import do_record_operation, recover_operations
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Operation
+from tests.helpers import AccountInfo, Api, wait_for
 from web.app import create_app
 from workers.app import Submitter
 
@@ -71,13 +70,11 @@ def test_operation_left_pending_is_recovered(settings, account: AccountInfo) -> 
         )
         op_id = op.id
     healthy = Submitter(settings)
+    sweeping = settings.model_copy(update={"recovery_after": 0.5})
 
     def recovered() -> bool:
-        # What tasks.recover_operations does on every beat tick.
-        with session_scope(settings) as session:
-            stale = do_claim_stale_operations(session, older_than=0.5)
-        for stale_id, kind in stale:
-            healthy.dispatch(stale_id, kind)
+        # The recovery sweep, as beat runs it (``tasks.recover_operations``).
+        recover_operations(sweeping, healthy.dispatch)
         with session_scope(settings, write=False) as session:
             return session.get(Operation, op_id).status == "succeeded"
 

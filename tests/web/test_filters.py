@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasks_service.queries import TASK_QUERY
-from tasks_service.querying import QueryError, parse_filters
-from tests.conftest import AccountInfo, make_account
-from tests.helpers import Api
-from tests.web.test_basics import assert_error
+from tasks_service.querying.filters import QueryError, parse_filters
+from tasks_service.querying.resources import TASK_QUERY
+from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import AccountInfo, make_account
-from tests.helpers import Api
-from tests.web.test_basics import assert_error
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.store.db import session_scope
+from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
 def test_me_and_people(api: Api, account: AccountInfo) -> None:
@@ -59,12 +59,9 @@ def test_teams_and_members(api: Api, account: AccountInfo) -> None:
 
 
 def test_only_admins_change_people_and_teams(api: Api, account: AccountInfo, settings) -> None:
-    from tasks_service import identity
-    from tasks_service.db import session_scope
-
     bob = api.create_person("Bob", "bob@example.com")
     with session_scope(settings) as session:
-        token = identity.do_create_token(session, account.account_id, bob["id"])
+        token = do_create_token(session, account.account_id, bob["id"])
     as_bob = api.as_(token, account.slug)
     assert as_bob.get("/v1/people/me").get_json()["id"] == bob["id"]
     assert_error(as_bob.post("/v1/teams", json={"name": "Mine"}), 403, "forbidden")

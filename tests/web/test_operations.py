@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from tasks_service.db import session_scope
-from tasks_service.operations import do_record_operation
-from tests.conftest import AccountInfo
-from tests.helpers import Api, wait_for
-from tests.web.test_basics import assert_error
+from tasks_service.commands.operations import do_record_operation
+from tasks_service.store.db import session_scope
+from tests.helpers import AccountInfo, Api, assert_error, wait_for
 
 BODY = {"subject": "Rotate keys", "category": "implementation"}
 
@@ -52,7 +50,7 @@ def test_idempotency_key_replays_the_first_response(api: Api) -> None:
 
 
 def test_idempotency_key_while_in_flight_is_409(api: Api, account: AccountInfo, settings) -> None:
-    from tasks_service.operations import request_fingerprint
+    from tasks_service.commands.operations import request_fingerprint
 
     payload = {"data": BODY}
     key = "in-flight-key"
@@ -72,7 +70,7 @@ def test_idempotency_key_while_in_flight_is_409(api: Api, account: AccountInfo, 
 
 
 def test_operations_of_another_account_are_404(api: Api, settings) -> None:
-    from tests.conftest import make_account
+    from tests.helpers import make_account
 
     response = api.post("/v1/tasks", json=BODY, headers={"Prefer": "respond-async"})
     other = make_account(settings)

@@ -16,12 +16,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tasks_service.db import session_scope
-from tasks_service.models import Task
-from tasks_service.queries import TASK_QUERY
-from tasks_service.settings import Settings
-from tests.conftest import make_account
-from tests.helpers import Api, links
+from tasks_service.core.settings import Settings
+from tasks_service.querying.resources import TASK_QUERY
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Task
+from tests.helpers import Api, links, make_account
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 IMPACTS = [None, "low", "high", "top"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.conftest import AccountInfo, make_account
-from tests.helpers import Api
-from tests.web.test_basics import assert_error
+from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
 def parse(moment: str) -> datetime:

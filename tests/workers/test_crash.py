@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, func, select
 
-from tasks_service.db import session_scope
-from tasks_service.models import Operation, Task, TaskEvent
-from tasks_service.settings import Settings
-from tests.conftest import AccountInfo
-from tests.helpers import Api, ProcessGroup, settings_env, wait_for, with_own_broker
+from tasks_service.core.settings import Settings
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Operation, Task, TaskEvent
+from tests.helpers import AccountInfo, Api, ProcessGroup, settings_env, wait_for, with_own_broker
 from web.app import create_app
 
 COMMANDS = 200

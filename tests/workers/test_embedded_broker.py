@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
 from workers.app import Submitter, celery_config
 from workers.transport import prune_delivered
 

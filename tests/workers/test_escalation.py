@@ -14,23 +14,24 @@ from typing import Any
 
 import requests
 
-from tasks_service.db import session_scope
-from tasks_service.identity import do_create_token
-from tests.conftest import AccountInfo, make_account
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.store.db import session_scope
 from tests.helpers import (
     CLI,
     ROOT,
+    AccountInfo,
     Api,
     ProcessGroup,
+    Receiver,
     SmtpSink,
     free_port,
     http_ready,
+    make_account,
     settings_env,
     start_beats,
     wait_for,
     with_own_broker,
 )
-from tests.workers.test_webhooks import Receiver
 
 
 def _iso(moment: datetime) -> str:
@@ -270,8 +271,8 @@ def _post(http: requests.Session, base: str, **fields: Any) -> int:
 
 def http_free_get(settings, task_id: int) -> dict[str, Any]:
     """The task as stored, read without the service (it is down)."""
-    from tasks_service.db import session_scope
-    from tasks_service.models import Task
+    from tasks_service.store.db import session_scope
+    from tasks_service.store.models import Task
 
     with session_scope(settings, write=False) as session:
         task = session.get(Task, task_id)

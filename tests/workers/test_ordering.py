@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import col, select
 
-from tasks_service.db import session_scope
-from tasks_service.models import Operation, TaskEvent
-from tests.conftest import AccountInfo
-from tests.helpers import Api, wait_for
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Operation, TaskEvent
+from tests.helpers import AccountInfo, Api, wait_for
 
 PATCHES = 60
 

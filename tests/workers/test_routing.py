@@ -6,7 +6,7 @@ shared by every producer), so the check runs after a real worker has started.
 
 from __future__ import annotations
 
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
 from tests.helpers import ProcessGroup, settings_env, with_own_broker
 from workers.app import (
     COMMANDS_QUEUE,

@@ -1,17 +1,14 @@
-"""API root, health and readiness, and operations."""
+"""The API root, health and readiness (no authentication)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
-from tasks_service.db import session_scope
-from tasks_service.operations import get_operation
-from tasks_service.serializers import serialize_operation
-from web.http import actor, json_response, settings
+from tasks_service.store.db import session_scope
+from web.http import json_response, settings
 
 public = Blueprint("meta", __name__)
-bp = Blueprint("operations", __name__)
 
 
 @public.get("/v1")
@@ -53,10 +50,3 @@ def readyz() -> Response:
             {"Retry-After": "5"},
         )
     return json_response({"status": "ready", "checks": checks})
-
-
-@bp.get("/operations/<id:operation_id>")
-def get_operation_status(operation_id: int) -> Response:
-    with session_scope(settings(), write=False) as session:
-        op = get_operation(session, actor().account_id, operation_id)
-        return json_response(serialize_operation(op))

@@ -1,17 +1,30 @@
-"""Tasks (002), standalone (001) or in a workflow; their notes, labels and events."""
+"""Tasks (002), standalone (001) or in a workflow; their notes, labels, events and
+escalations."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from tasks_service import queries
-from tasks_service.db import session_scope
-from tasks_service.schemas import TASK_READONLY, LabelsAdd, NoteCreate, TaskCreate, TaskUpdate
-from tasks_service.serializers import (
+from tasks_service.querying import lists, resources
+from tasks_service.querying.serializers.policies import serialize_escalations
+from tasks_service.querying.serializers.tasks import (
     serialize_events,
     serialize_notes,
     serialize_task,
     serialize_tasks,
+)
+from tasks_service.schedule import escalation
+from tasks_service.store import lookups
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Task
+from tasks_service.store.schemas.tasks import (
+    NOTE_READONLY,
+    TASK_READONLY,
+    TASK_UPDATE_READONLY,
+    LabelsAdd,
+    NoteCreate,
+    TaskCreate,
+    TaskUpdate,
 )
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.submit import payload, submit
@@ -28,10 +41,10 @@ def create_task() -> Response:
 def task_page(workflow_id: int | None = None, view: str | None = None) -> Response:
     """A page of the account's tasks (or a workflow's, or a predefined filter's),
     filtered, sorted and paged as asked."""
-    query = list_query(queries.TASK_QUERY, queries.TASK_TRACKOPS)
-    condition = queries.TASK_VIEWS[view](actor().person_id) if view else None
+    query = list_query(resources.TASK_QUERY, resources.TASK_TRACKOPS)
+    condition = resources.TASK_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
-        page = queries.list_tasks(
+        page = lists.list_tasks(
             session, actor().account_id, query, workflow_id=workflow_id, view=condition
         )
         return page_response(page, serialize_tasks(session, page.items))
@@ -42,7 +55,7 @@ def list_tasks() -> Response:
     return task_page()
 
 
-@bp.get(f"/tasks/<any({', '.join(queries.TASK_VIEWS)}):view>")
+@bp.get(f"/tasks/<any({', '.join(resources.TASK_VIEWS)}):view>")
 def list_task_view(view: str) -> Response:
     """002's predefined filters: /tasks/open, /tasks/assigned_to_me, ..."""
     return task_page(view=view)
@@ -51,27 +64,27 @@ def list_task_view(view: str) -> Response:
 @bp.get("/tasks/<id:task_id>")
 def get_task(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        task = queries.get_task(session, actor().account_id, task_id)
+        task = lookups.get(session, Task, actor().account_id, task_id)
         return json_response(serialize_task(session, task))
 
 
 @bp.route("/tasks/<id:task_id>", methods=["PATCH", "PUT"])
 def update_task(task_id: int) -> Response:
-    data = parse_body(TaskUpdate, TASK_READONLY | {"workflow", "workflow_id"}, wrapper="task")
+    data = parse_body(TaskUpdate, TASK_UPDATE_READONLY, wrapper="task")
     return submit("task.update", payload(data), target_id=task_id)
 
 
 @bp.get("/tasks/<id:task_id>/notes")
 def list_notes(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        query = list_query(queries.NOTE_QUERY)
-        page = queries.list_notes(session, actor().account_id, task_id, query)
+        query = list_query(resources.NOTE_QUERY)
+        page = lists.list_notes(session, actor().account_id, task_id, query)
         return page_response(page, serialize_notes(session, page.items))
 
 
 @bp.post("/tasks/<id:task_id>/notes")
 def add_note(task_id: int) -> Response:
-    data = parse_body(NoteCreate, frozenset({"id", "person", "created_at"}), wrapper="note")
+    data = parse_body(NoteCreate, NOTE_READONLY, wrapper="note")
     return submit("task.add_note", payload(data), target_id=task_id)
 
 
@@ -89,6 +102,15 @@ def remove_label(task_id: int, name: str) -> Response:
 @bp.get("/tasks/<id:task_id>/events")
 def list_events(task_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        query = list_query(queries.EVENT_QUERY)
-        page = queries.list_events(session, actor().account_id, task_id, query)
+        query = list_query(resources.EVENT_QUERY)
+        page = lists.list_events(session, actor().account_id, task_id, query)
         return page_response(page, serialize_events(session, page.items))
+
+
+@bp.get("/tasks/<id:task_id>/escalations")
+def task_escalations(task_id: int) -> Response:
+    """The escalation levels that fired for the task (``schedule.escalation``)."""
+    with session_scope(settings(), write=False) as session:
+        lookups.get(session, Task, actor().account_id, task_id)  # 404 for another's
+        rows = escalation.escalations_of(session, task_id)
+        return json_response(serialize_escalations(session, rows))

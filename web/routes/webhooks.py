@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from tasks_service import identity, notifications, webhooks
-from tasks_service.db import session_scope
-from tasks_service.schemas import WEBHOOK_READONLY, WebhookCreate, WebhookUpdate
-from tasks_service.serializers import serialize_delivery, serialize_webhook
+from tasks_service.identity.accounts import require_admin
+from tasks_service.notify import delivery, webhooks
+from tasks_service.querying.serializers.messages import serialize_delivery, serialize_webhook
+from tasks_service.store import lookups
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Webhook
+from tasks_service.store.schemas.messages import WEBHOOK_READONLY, WebhookCreate, WebhookUpdate
 from web.http import actor, json_response, parse_body, settings
 
 bp = Blueprint("webhooks", __name__)
@@ -15,7 +18,7 @@ bp = Blueprint("webhooks", __name__)
 
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     with session_scope(settings(), write=False) as session:
         return json_response(
             [serialize_webhook(h) for h in webhooks.list_webhooks(session, actor().account_id)]
@@ -24,7 +27,7 @@ def list_webhooks() -> Response:
 
 @bp.post("/webhooks")
 def create_webhook() -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     data = parse_body(WebhookCreate, WEBHOOK_READONLY, wrapper="webhook")
     with session_scope(settings()) as session:
         hook = webhooks.do_create_webhook(session, settings(), actor().account_id, data)
@@ -33,15 +36,15 @@ def create_webhook() -> Response:
 
 @bp.get("/webhooks/<id:webhook_id>")
 def get_webhook(webhook_id: int) -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     with session_scope(settings(), write=False) as session:
-        hook = webhooks.get_webhook(session, actor().account_id, webhook_id)
+        hook = lookups.get(session, Webhook, actor().account_id, webhook_id)
         return json_response(serialize_webhook(hook))
 
 
 @bp.route("/webhooks/<id:webhook_id>", methods=["PATCH", "PUT"])
 def update_webhook(webhook_id: int) -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     data = parse_body(WebhookUpdate, WEBHOOK_READONLY, wrapper="webhook")
     with session_scope(settings()) as session:
         hook = webhooks.do_update_webhook(session, settings(), actor().account_id, webhook_id, data)
@@ -50,7 +53,7 @@ def update_webhook(webhook_id: int) -> Response:
 
 @bp.get("/webhooks/<id:webhook_id>/deliveries")
 def list_deliveries(webhook_id: int) -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     with session_scope(settings(), write=False) as session:
         rows = webhooks.deliveries_of(session, actor().account_id, webhook_id)
         return json_response([serialize_delivery(d) for d in rows])
@@ -58,7 +61,7 @@ def list_deliveries(webhook_id: int) -> Response:
 
 @bp.post("/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/retry")
 def retry_delivery(webhook_id: int, delivery_id: int) -> Response:
-    identity.require_admin(actor())
+    require_admin(actor())
     with session_scope(settings()) as session:
-        delivery = notifications.do_retry(session, actor().account_id, webhook_id, delivery_id)
-        return json_response(serialize_delivery(delivery), 202)
+        retried = delivery.do_retry(session, actor().account_id, webhook_id, delivery_id)
+        return json_response(serialize_delivery(retried), 202)

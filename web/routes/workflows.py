@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from tasks_service import queries
-from tasks_service.db import session_scope
-from tasks_service.schemas import (
-    TASK_READONLY,
+from tasks_service.querying import lists, resources
+from tasks_service.querying.serializers.workflows import serialize_workflow, serialize_workflows
+from tasks_service.store import lookups
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Workflow
+from tasks_service.store.schemas.tasks import TASK_READONLY, TaskCreate
+from tasks_service.store.schemas.workflows import (
     WORKFLOW_READONLY,
-    TaskCreate,
     WorkflowCreate,
     WorkflowUpdate,
 )
-from tasks_service.serializers import serialize_workflow, serialize_workflows
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.routes.tasks import task_page
 from web.submit import payload, submit
@@ -29,14 +30,14 @@ def create_workflow() -> Response:
 
 @bp.get("/workflows")
 def list_workflows(view: str | None = None) -> Response:
-    query = list_query(queries.WORKFLOW_QUERY)
-    condition = queries.WORKFLOW_VIEWS[view](actor().person_id) if view else None
+    query = list_query(resources.WORKFLOW_QUERY)
+    condition = resources.WORKFLOW_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
-        page = queries.list_workflows(session, actor().account_id, query, view=condition)
+        page = lists.list_workflows(session, actor().account_id, query, view=condition)
         return page_response(page, serialize_workflows(session, page.items))
 
 
-@bp.get(f"/workflows/<any({', '.join(queries.WORKFLOW_VIEWS)}):view>")
+@bp.get(f"/workflows/<any({', '.join(resources.WORKFLOW_VIEWS)}):view>")
 def list_workflow_view(view: str) -> Response:
     """002's predefined filters: /workflows/open, /completed, /managed_by_me."""
     return list_workflows(view)
@@ -45,18 +46,14 @@ def list_workflow_view(view: str) -> Response:
 @bp.get("/workflows/<id:workflow_id>")
 def get_workflow(workflow_id: int) -> Response:
     with session_scope(settings(), write=False) as session:
-        workflow = queries.get_workflow(session, actor().account_id, workflow_id)
+        workflow = lookups.get(session, Workflow, actor().account_id, workflow_id)
         return json_response(serialize_workflow(session, workflow))
 
 
 @bp.route("/workflows/<id:workflow_id>", methods=["PATCH", "PUT"])
 def update_workflow(workflow_id: int) -> Response:
     data = parse_body(WorkflowUpdate, WORKFLOW_READONLY, wrapper="workflow")
-    return submit(
-        "workflow.update",
-        payload(data),
-        target_id=workflow_id,
-    )
+    return submit("workflow.update", payload(data), target_id=workflow_id)
 
 
 @bp.get("/workflows/<id:workflow_id>/tasks")
@@ -68,5 +65,5 @@ def list_workflow_tasks(workflow_id: int) -> Response:
 def create_workflow_task(workflow_id: int) -> Response:
     data = parse_body(TaskCreate, TASK_READONLY | {"workflow_id"}, wrapper="task")
     with session_scope(settings(), write=False) as session:
-        queries.get_workflow(session, actor().account_id, workflow_id)  # 404 before accepting
+        lookups.get(session, Workflow, actor().account_id, workflow_id)  # 404 before accepting
     return submit("task.create", payload(data, workflow_id=workflow_id))

@@ -1,0 +1,1 @@
+"""The ``tasks-service`` command line (``tasks_service.cli.main:main``)."""

@@ -1,0 +1,206 @@
+"""The roles: ``web``, ``worker`` and ``beat`` run one each (so that they can be spread
+over processes and machines, as docker-compose does); ``run`` supervises all three as
+real child processes. The roles are started as programs (gunicorn, celery), not
+imported: the domain package knows the adapters only by their entry-point names.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import click
+
+from tasks_service.core.settings import Settings, get_settings
+from tasks_service.identity.accounts import any_account, do_create_account
+from tasks_service.store import migrate
+from tasks_service.store.db import session_scope
+
+CELERY_APP = "workers.jobs:app"
+WSGI_APP = "web.wsgi:app"
+DEMO_ACCOUNT = "demo"
+
+
+def _web_argv(settings: Settings, host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(settings.web_workers),
+        "--worker-class", "gthread",
+        "--threads", str(settings.web_threads),
+        "--graceful-timeout", "10",
+        "--access-logfile", "-",
+        WSGI_APP,
+    ]  # fmt: skip
+
+
+def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = None) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
+        "--concurrency", str(concurrency),
+        "--queues", "commands,timers,maintenance",
+        "--hostname", hostname or f"worker-{os.getpid()}@%h",
+        "--loglevel", settings.log_level,
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+
+
+def _beat_argv(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", CELERY_APP, "beat",
+        "--schedule", str(settings.resolved_data_dir / "celerybeat-schedule"),
+        "--loglevel", settings.log_level,
+    ]  # fmt: skip
+
+
+def _exec(argv: list[str], settings: Settings) -> None:
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    os.execve(argv[0], argv, settings.child_env())
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def web(host: str, port: int) -> None:
+    """Serve the REST API with gunicorn."""
+    _exec(_web_argv(get_settings(), host, port), get_settings())
+
+
+@click.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes.")  # fmt: skip
+@click.option("--hostname", "-n", default=None, help="Celery node name (default: worker-PID@host).")
+def worker(concurrency: int, hostname: str | None) -> None:
+    """Run a Celery worker that applies commands."""
+    _exec(_worker_argv(get_settings(), concurrency, hostname), get_settings())
+
+
+@click.command()
+def beat() -> None:
+    """Run the scheduler (Celery beat): the periodic sweeps."""
+    _exec(_beat_argv(get_settings()), get_settings())
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+class Supervisor:
+    """Starts the roles, restarts one that dies, and stops them all on a signal.
+
+    A role that dies more than ``max_restarts`` times within ``window`` seconds brings
+    the whole service down with a non-zero exit: never a silent half-running service.
+    """
+
+    def __init__(
+        self,
+        children: list[_Child],
+        env: dict[str, str],
+        max_restarts: int = 5,
+        window: float = 60.0,
+    ) -> None:
+        self.children = children
+        self.env = env
+        self.max_restarts = max_restarts
+        self.window = window
+        self.stopping = False
+
+    def _start(self, child: _Child) -> None:
+        child.process = subprocess.Popen(child.argv, env=self.env)
+        click.echo(f"[run] started {child.name} (pid {child.process.pid})", err=True)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        for child in self.children:
+            self._start(child)
+        exit_code = 0
+        while not self.stopping:
+            time.sleep(0.2)
+            for child in self.children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is None or self.stopping:
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < self.window] + [now]
+                click.echo(f"[run] {child.name} exited with code {code}", err=True)
+                if len(child.restarts) > self.max_restarts:
+                    click.echo(
+                        f"[run] {child.name} died {len(child.restarts)} times"
+                        f" in {self.window:.0f}s: stopping",
+                        err=True,
+                    )
+                    self.stopping, exit_code = True, 1
+                    break
+                self._start(child)
+        self.stop()
+        return exit_code
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for child in self.children:
+            if child.process and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                click.echo(f"[run] {child.name} did not stop in time: killing it", err=True)
+                child.process.kill()
+                child.process.wait()
+        click.echo("[run] stopped", err=True)
+
+
+def _ensure_demo_account(settings: Settings, host: str, port: int) -> None:
+    with session_scope(settings) as session:
+        if any_account(session):
+            return
+        _account, admin, token = do_create_account(
+            session, DEMO_ACCOUNT, "Demo", "Demo Admin", "admin@demo.example"
+        )
+        email = admin.primary_email
+    click.echo(f"Created account '{DEMO_ACCOUNT}' with administrator {email}.")
+    click.echo(f"API token (shown once): {token}")
+    click.echo(
+        f"Try: curl -H 'Authorization: Bearer {token}' -H 'X-Xurrent-Account: {DEMO_ACCOUNT}' "
+        f"http://{host}:{port}/v1/people/me"
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--concurrency", "-c", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes.")  # fmt: skip
+def run(host: str, port: int, concurrency: int) -> None:
+    """Migrate, then run web, worker and beat together until Ctrl-C."""
+    settings = get_settings()
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings)
+    _ensure_demo_account(settings, host, port)
+    where = "embedded SQLite" if settings.is_embedded else "the configured database"
+    click.echo(f"Serving on http://{host}:{port} ({where}); Ctrl-C stops.", err=True)
+    supervisor = Supervisor(
+        [
+            _Child("web", _web_argv(settings, host, port)),
+            _Child("worker", _worker_argv(settings, concurrency)),
+            _Child("beat", _beat_argv(settings)),
+        ],
+        settings.child_env(),
+    )
+    sys.exit(supervisor.run())

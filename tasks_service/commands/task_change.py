@@ -1,0 +1,291 @@
+"""Changing a task: the one place that moves a status.
+
+``apply_task_change`` takes validated field changes for a locked task and, inside the
+caller's transaction (``flush``, never ``commit``): checks the assignee and the
+transition table, sets the fields that follow from the status, the completion clock
+and target, keeps the task's timers in step, writes its labels and note, appends a
+``TaskEvent`` for what changed, publishes the events it makes, and lets its workflow's
+status follow. Every command on a task (``commands.task_commands``), timer firing
+(``commands.firing``) and the in-process Python API ends here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from tasks_service.commands.workflows import refresh_workflow_status
+from tasks_service.core.clock import iso, utcnow
+from tasks_service.core.errors import field_error
+from tasks_service.core.statuses import (
+    ACTIVE,
+    FINISHED,
+    TaskCategory,
+    TaskStatus,
+    ensure_status_fits_category,
+    ensure_transition,
+)
+from tasks_service.identity.directory import is_team_member
+from tasks_service.notify.outbox import Outbox
+from tasks_service.notify.publish import Message, publish
+from tasks_service.schedule import targets, timers
+from tasks_service.store import lookups
+from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team
+from tasks_service.store.schemas.tasks import TaskUpdate
+
+#: Fields whose changes an event does not list.
+_UNTRACKED = frozenset(
+    {"id", "account_id", "created_at", "updated_at", "clock_stopped_at", "clock_stopped_minutes"}
+)
+#: Fields decided here rather than copied: the assignee is checked, the status follows
+#: the transition table.
+_DECIDED = ("status", "team_id", "member_id")
+#: Fields copied as they are from a validated input onto the task: every writable
+#: field that is a column of its own name.
+PLAIN_FIELDS = tuple(
+    name for name in TaskUpdate.model_fields if name in Task.model_fields and name not in _DECIDED
+)
+
+
+def lock_task(session: Session, account_id: int, task_id: int) -> Task:
+    """The task, row-locked until the transaction ends. Raises: TaskNotFound."""
+    return lookups.lock(session, Task, account_id, task_id)
+
+
+@dataclass(frozen=True)
+class _Before:
+    """The task as it was before the change."""
+
+    fields: dict[str, Any]
+    labels: list[str]
+    status: TaskStatus
+
+    @classmethod
+    def of(cls, session: Session, task: Task, *, creating: bool) -> _Before:
+        return cls(
+            fields={name: getattr(task, name) for name in Task.model_fields},
+            labels=labels_of(session, task) if task.id else [],
+            # a new task starts registered, whatever it is created as
+            status=TaskStatus.registered if creating else TaskStatus(task.status),
+        )
+
+
+def apply_task_change(
+    session: Session,
+    outbox: Outbox,
+    task: Task,
+    person_id: int | None,
+    changes: dict[str, Any],
+    action: str,
+    operation_id: int | None = None,
+    *,
+    creating: bool = False,
+    noted: dict[str, list[Any]] | None = None,
+) -> Task:
+    """Apply validated field changes to a (locked, or new) task, as ``action``.
+    ``noted``: more to say in its event (a timer that fired late).
+
+    Raises: TaskValidationError (a bad assignee, a status that does not fit);
+    InvalidTaskStatusError.
+    """
+    now = utcnow()
+    before = _Before.of(session, task, creating=creating)
+    team_id, member_id = _assignee(session, task, changes)
+    for name in PLAIN_FIELDS:
+        if name in changes:
+            setattr(task, name, changes[name])
+    task.team_id, task.member_id = team_id, member_id
+    status = _next_status(task, changes, before, action, now)
+    reassigned = (team_id, member_id) != (before.fields["team_id"], before.fields["member_id"])
+    task.status = status
+    if reassigned and status == TaskStatus.assigned and before.status == TaskStatus.assigned:
+        task.assigned_at = now  # reassigned: its clock starts again with the new assignee
+    _settle(session, task, before, now, creating=creating)
+    task.updated_at = now
+    session.add(task)
+    session.flush()
+    timers.sync(session, task, now, new=creating)
+    diff = _diff(session, task, before, changes, person_id, outbox)
+    if diff and noted:
+        diff.update(noted)
+    if creating or diff:
+        record_event(
+            session, task, person_id, "created" if creating else action, diff, operation_id
+        )
+        publish(session, outbox, task, _messages(creating, diff, now))
+    if task.workflow_id is not None:
+        refresh_workflow_status(session, task.account_id, task.workflow_id)
+    return task
+
+
+def _assignee(session: Session, task: Task, changes: dict[str, Any]) -> tuple[int | None, ...]:
+    """The team and member the task will have; checked when the change names them.
+    Raises: TaskValidationError."""
+    team_id = changes.get("team_id", task.team_id)
+    member_id = changes.get("member_id", task.member_id)
+    if "team_id" in changes or "member_id" in changes:
+        lookups.check_ref(session, Team, task.account_id, team_id, "team_id")
+        lookups.check_ref(session, Person, task.account_id, member_id, "member_id")
+        in_team = (
+            team_id is None or member_id is None or is_team_member(session, team_id, member_id)
+        )
+        if not in_team:
+            raise field_error(
+                "member_id", "not_in_team", f"person {member_id} is not a member of team {team_id}"
+            )
+    return team_id, member_id
+
+
+def _next_status(
+    task: Task, changes: dict[str, Any], before: _Before, action: str, now: datetime
+) -> TaskStatus:
+    """The status the change leads to, checked against the transition table.
+    Raises: InvalidTaskStatusError; TaskValidationError."""
+    requested = changes.get("status")
+    status = TaskStatus(requested) if requested is not None else before.status
+    assignee = (task.team_id, task.member_id)
+    gets_assignee = (
+        requested is None
+        and assignee != (before.fields["team_id"], before.fields["member_id"])
+        and any(assignee)
+    )
+    # 002: a task that gets a team or member while registered becomes assigned, unless
+    # it starts later ("Start no earlier than"): then its start timer assigns it.
+    if gets_assignee and before.status in (TaskStatus.registered, TaskStatus.declined):
+        starts_later = task.start_at is not None and task.start_at > now
+        status = TaskStatus.registered if starts_later else TaskStatus.assigned
+    ensure_status_fits_category(status, TaskCategory(task.category))
+    ensure_transition(action, before.status, status)
+    if status == TaskStatus.assigned and not any(assignee):
+        raise field_error("status", "no_assignee", "an assigned task needs a team or a member")
+    if changes.get("waiting_until") is not None and status != TaskStatus.waiting_for:
+        raise field_error(
+            "waiting_until", "requires_waiting_for", "can only be set when status is waiting_for"
+        )
+    return status
+
+
+def _settle(
+    session: Session, task: Task, before: _Before, now: datetime, *, creating: bool
+) -> None:
+    """Derived fields that follow from the status (finished_at, assigned_at,
+    waiting_until), then the completion clock and target (``schedule.targets``)."""
+    status = TaskStatus(task.status)
+    if status in FINISHED and before.status not in FINISHED:
+        task.finished_at = now
+    elif status not in FINISHED:
+        task.finished_at = None
+    newly_assigned = status == TaskStatus.assigned and before.status != TaskStatus.assigned
+    if newly_assigned or (status in ACTIVE and task.assigned_at is None):
+        task.assigned_at = now
+    if status != TaskStatus.waiting_for:
+        task.waiting_until = None
+    targets.settle(session, task, before.fields, now, creating=creating)
+
+
+def _diff(
+    session: Session,
+    task: Task,
+    before: _Before,
+    changes: dict[str, Any],
+    person_id: int | None,
+    outbox: Outbox,
+) -> dict[str, list[Any]]:
+    """What changed, as ``{field: [old, new]}``; writes the labels and the note the
+    change carries (and tells the outbox the task's labels, for its payloads)."""
+    diff = {
+        name: [before.fields[name], getattr(task, name)]
+        for name in Task.model_fields
+        if name not in _UNTRACKED and before.fields[name] != getattr(task, name)
+    }
+    labels = before.labels
+    if changes.get("labels") is not None:
+        labels = set_labels(session, task, before.labels, changes["labels"])
+        if labels != before.labels:
+            diff["labels"] = [before.labels, labels]
+    outbox.labels[task.id or 0] = labels
+    if changes.get("note"):
+        add_note(session, task, person_id, changes["note"])
+        diff["note"] = [None, changes["note"]]
+    return diff
+
+
+def _messages(creating: bool, diff: dict[str, list[Any]], now: datetime) -> list[Message]:
+    """The events a change makes (README, "Notifications")."""
+    assigned = "team_id" in diff or "member_id" in diff
+    if creating:
+        # created assigned: its people hear of it (webhooks have task.created)
+        people = [Message("task.assigned", now, to_webhooks=False)] if assigned else []
+        return [Message("task.created", now), *people]
+    events = ["task.updated"]
+    if "status" in diff:
+        events.append("task.status_changed")
+    if assigned:
+        events.append("task.assigned")
+    return [Message(event, now) for event in events]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def record_event(
+    session: Session,
+    task: Task,
+    person_id: int | None,
+    action: str,
+    changes: dict[str, list[Any]],
+    operation_id: int | None,
+) -> None:
+    """Append a ``TaskEvent``: who did what to the task, ``{field: [old, new]}``."""
+    assert task.id is not None
+    session.add(
+        TaskEvent(
+            account_id=task.account_id,
+            task_id=task.id,
+            person_id=person_id,
+            action=action,
+            changes={k: [_jsonable(v) for v in pair] for k, pair in changes.items()},
+            operation_id=operation_id,
+        )
+    )
+
+
+def labels_of(session: Session, task: Task) -> list[str]:
+    return list(
+        session.exec(
+            select(TaskLabel.name).where(TaskLabel.task_id == task.id).order_by(col(TaskLabel.name))
+        )
+    )
+
+
+def set_labels(session: Session, task: Task, current: list[str], names: list[str]) -> list[str]:
+    """Make the task's labels ``names``, given that it has ``current``; returns them sorted."""
+    wanted = set(names)
+    removed = [name for name in current if name not in wanted]
+    if removed:
+        session.execute(
+            delete(TaskLabel).where(
+                col(TaskLabel.task_id) == task.id, col(TaskLabel.name).in_(removed)
+            )
+        )
+    for name in sorted(wanted - set(current)):
+        session.add(TaskLabel(task_id=task.id or 0, name=name))
+    session.flush()
+    return sorted(wanted)
+
+
+def add_note(session: Session, task: Task, person_id: int | None, text: str) -> Note:
+    note = Note(account_id=task.account_id, task_id=task.id or 0, person_id=person_id, text=text)
+    session.add(note)
+    session.flush()
+    return note

@@ -1,0 +1,166 @@
+"""Commands on tasks: create, change, move through a status, note, label.
+
+Each takes the session first and an ``Outbox`` for what it publishes, works inside the
+caller's transaction (``flush``, never ``commit``), and ends in ``apply_task_change``
+(which checks the transition table and appends a ``TaskEvent``). The operations'
+workers and the in-process Python API call the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from tasks_service.commands.task_change import (
+    add_note,
+    apply_task_change,
+    labels_of,
+    lock_task,
+    record_event,
+)
+from tasks_service.commands.workflows import lock_workflow
+from tasks_service.core.clock import utcnow
+from tasks_service.core.errors import NotFound, field_error
+from tasks_service.core.statuses import TaskStatus
+from tasks_service.core.validation import provided
+from tasks_service.notify.outbox import Outbox
+from tasks_service.store.models import Note, Task
+from tasks_service.store.schemas.tasks import TaskCreate, TaskUpdate
+
+
+def do_create_task(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    data: TaskCreate,
+    workflow_id: int | None = None,
+    operation_id: int | None = None,
+) -> Task:
+    """Create a task (in a workflow, or standalone).
+
+    Raises: NotFound for a missing workflow in the path; TaskValidationError for bad
+    references or a status that does not fit; InvalidTaskStatusError.
+    """
+    workflow_id = workflow_id or data.workflow_id
+    if workflow_id is not None:
+        try:
+            lock_workflow(session, account_id, workflow_id)
+        except NotFound:
+            if data.workflow_id is not None:
+                raise field_error(
+                    "workflow_id", "not_found", f"no workflow {workflow_id}"
+                ) from None
+            raise
+    # Not flushed yet: ``apply_task_change`` fills it in and it is inserted once, complete.
+    task = Task(
+        account_id=account_id,
+        workflow_id=workflow_id,
+        subject=data.subject,
+        category=data.category,
+        created_by_id=person_id,
+    )
+    changes = provided(data)
+    changes.setdefault("subject", data.subject)
+    changes.setdefault("category", data.category)
+    changes.pop("workflow_id", None)
+    return apply_task_change(
+        session, outbox, task, person_id, changes, "create", operation_id, creating=True
+    )
+
+
+def do_update_task(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    data: TaskUpdate,
+    operation_id: int | None = None,
+    action: str = "update",
+) -> Task:
+    """Change the fields sent (``null`` clears); a status change follows the table.
+
+    Raises: TaskNotFound; TaskValidationError; InvalidTaskStatusError.
+    """
+    task = lock_task(session, account_id, task_id)
+    return apply_task_change(session, outbox, task, person_id, provided(data), action, operation_id)
+
+
+def do_transition_task(
+    session: Session,
+    outbox: Outbox,
+    task: Task,
+    person_id: int | None,
+    status: TaskStatus,
+    action: str,
+) -> Task:
+    """Move a (locked) task to ``status`` under the name ``action`` (close, complete,
+    reopen...). Raises: InvalidTaskStatusError; TaskValidationError."""
+    return apply_task_change(session, outbox, task, person_id, {"status": status}, action)
+
+
+def do_add_note(
+    session: Session,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    text: str,
+    operation_id: int | None = None,
+) -> Note:
+    """Append a note to the task. Raises: TaskNotFound."""
+    task = lock_task(session, account_id, task_id)
+    note = add_note(session, task, person_id, text)
+    task.updated_at = utcnow()
+    session.add(task)
+    record_event(session, task, person_id, "note_added", {"note": [None, text]}, operation_id)
+    return note
+
+
+def _relabel(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    labels: Callable[[list[str]], list[str]],
+    operation_id: int | None,
+) -> Task:
+    task = lock_task(session, account_id, task_id)
+    changes = {"labels": labels(labels_of(session, task))}
+    return apply_task_change(session, outbox, task, person_id, changes, "label", operation_id)
+
+
+def do_add_labels(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    names: list[str],
+    operation_id: int | None = None,
+) -> Task:
+    """Add labels the task does not have yet. Raises: TaskNotFound."""
+
+    def added(current: list[str]) -> list[str]:
+        return sorted(set(current) | set(names))
+
+    return _relabel(session, outbox, account_id, person_id, task_id, added, operation_id)
+
+
+def do_remove_label(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    name: str,
+    operation_id: int | None = None,
+) -> Task:
+    """Remove a label; removing one the task does not have changes nothing. Raises: TaskNotFound."""
+
+    def removed(current: list[str]) -> list[str]:
+        return [n for n in current if n != name]
+
+    return _relabel(session, outbox, account_id, person_id, task_id, removed, operation_id)

@@ -1,0 +1,196 @@
+"""Enumerations: those of 002 (Xurrent tasks and workflows) with the one task
+transition table, and the states of the service's own records (operations, timers,
+deliveries), all stored by value as plain strings.
+
+Only the command layer writes ``task.status``, and only after ``ensure_transition``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from tasks_service.core.errors import InvalidTaskStatusError, field_error
+
+
+class TaskStatus(StrEnum):
+    registered = "registered"
+    declined = "declined"
+    assigned = "assigned"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    waiting_for = "waiting_for"
+    waiting_for_customer = "waiting_for_customer"
+    request_pending = "request_pending"
+    failed = "failed"
+    rejected = "rejected"
+    completed = "completed"
+    approved = "approved"
+    canceled = "canceled"
+
+
+class TaskCategory(StrEnum):
+    risk_and_impact = "risk_and_impact"
+    approval = "approval"
+    implementation = "implementation"
+    automation = "automation"
+
+
+class TaskImpact(StrEnum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    top = "top"
+
+
+class WorkflowStatus(StrEnum):
+    being_created = "being_created"
+    registered = "registered"
+    in_progress = "in_progress"
+    progress_halted = "progress_halted"
+    completed = "completed"
+
+
+class WorkflowCategory(StrEnum):
+    standard = "standard"
+    non_standard = "non_standard"
+    rapid = "rapid"
+    emergency = "emergency"
+    order = "order"
+
+
+class OperationStatus(StrEnum):
+    """A durable command: stored ``pending``, then applied once (``commands.operations``)."""
+
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class TimerKind(StrEnum):
+    """What a timer does when it fires (``schedule.timers``)."""
+
+    alert = "alert"  # alert_at
+    start = "start"  # start_at: assign the task
+    wake = "wake"  # waiting_until: back to assigned
+    due = "due"  # due_at passed: overdue
+    target = "target"  # completion_target_at passed: overdue
+    escalation = "escalation"  # one level of the task's escalation policy
+
+
+class TimerState(StrEnum):
+    pending = "pending"
+    claimed = "claimed"  # by a worker that is firing it
+    fired = "fired"
+    canceled = "canceled"
+
+
+class DeliveryChannel(StrEnum):
+    webhook = "webhook"  # to a subscriber URL, signed
+    email = "email"  # to a person, over SMTP
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"  # waiting for its (next) attempt
+    delivering = "delivering"  # claimed by a sender
+    delivered = "delivered"
+    dead = "dead"  # refused, or out of attempts (it can be retried by hand)
+
+
+#: Statuses in which a task is done with; ``finished_at`` is set on entering them.
+FINISHED: Final = frozenset(
+    {
+        TaskStatus.failed,
+        TaskStatus.rejected,
+        TaskStatus.completed,
+        TaskStatus.approved,
+        TaskStatus.canceled,
+    }
+)
+#: Trackops' statuses (001) as the 002 statuses they stand for, for list filters.
+TRACKOPS_STATUSES: Final = {
+    "none": ("registered",),
+    "needs_action": (
+        "assigned",
+        "accepted",
+        "waiting_for",
+        "waiting_for_customer",
+        "request_pending",
+    ),
+    "complete": ("completed", "approved"),
+}
+#: Statuses in which someone is working the task (its completion clock runs).
+ACTIVE: Final = frozenset(
+    {
+        TaskStatus.assigned,
+        TaskStatus.accepted,
+        TaskStatus.in_progress,
+        TaskStatus.waiting_for,
+        TaskStatus.waiting_for_customer,
+        TaskStatus.request_pending,
+    }
+)
+OPEN: Final = frozenset(TaskStatus) - FINISHED
+#: Outcomes that exist only for approval tasks, and those that exist only for the others.
+APPROVAL_ONLY: Final = frozenset({TaskStatus.approved, TaskStatus.rejected})
+WORK_ONLY: Final = frozenset({TaskStatus.completed, TaskStatus.failed})
+
+_finish_or_cancel = FINISHED
+_working = ACTIVE | {TaskStatus.declined}
+
+TRANSITIONS: Final[dict[TaskStatus, frozenset[TaskStatus]]] = {
+    # Not yet with anyone: it may be assigned, picked up, or decided on directly.
+    TaskStatus.registered: frozenset(ACTIVE | _finish_or_cancel),
+    # The member declined: it goes back to the team (registered/assigned) or ends.
+    TaskStatus.declined: frozenset(
+        {TaskStatus.registered, TaskStatus.assigned, TaskStatus.accepted, TaskStatus.in_progress}
+        | {TaskStatus.canceled}
+    ),
+    **{
+        status: frozenset((_working | _finish_or_cancel | {TaskStatus.registered}) - {status})
+        for status in ACTIVE
+    },
+    # A finished task can only be reopened: back with its assignee, or registered.
+    **{status: frozenset({TaskStatus.assigned, TaskStatus.registered}) for status in FINISHED},
+}
+
+
+def ensure_transition(action: str, src: TaskStatus, dst: TaskStatus) -> None:
+    """Raise ``InvalidTaskStatusError`` unless the table allows ``src`` -> ``dst``."""
+    if src == dst:
+        return
+    if dst not in TRANSITIONS[src]:
+        allowed = sorted(s for s, targets in TRANSITIONS.items() if dst in targets)
+        raise InvalidTaskStatusError(
+            action=action, expected_status=" or ".join(allowed), actual_status=src.value
+        )
+
+
+def ensure_status_fits_category(status: TaskStatus, category: TaskCategory) -> None:
+    """Approved and rejected exist for approval tasks only; completed and failed for the rest."""
+    if category == TaskCategory.approval and status in WORK_ONLY:
+        raise field_error(
+            "status", "invalid_for_category", f"an approval task cannot be {status.value}"
+        )
+    if category != TaskCategory.approval and status in APPROVAL_ONLY:
+        raise field_error(
+            "status",
+            "invalid_for_category",
+            f"only approval tasks can be {status.value}; this one is {category.value}",
+        )
+
+
+def derive_workflow_status(task_statuses: list[TaskStatus]) -> WorkflowStatus:
+    """A workflow's status follows its tasks (4me).
+
+    No task, or all registered: registered. All finished: completed. A failed or
+    rejected task among unfinished ones halts progress. Anything else is in progress.
+    """
+    if not task_statuses or all(s == TaskStatus.registered for s in task_statuses):
+        return WorkflowStatus.registered
+    if all(s in FINISHED for s in task_statuses):
+        return WorkflowStatus.completed
+    if any(s in (TaskStatus.failed, TaskStatus.rejected) for s in task_statuses):
+        return WorkflowStatus.progress_halted
+    return WorkflowStatus.in_progress

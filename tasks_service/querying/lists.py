@@ -1,0 +1,106 @@
+"""Reading collections and single records, always scoped to one account.
+
+``list_*`` returns a ``Page`` (``querying.paging``) of a collection declared in
+``querying.resources``; a single record comes from ``store.lookups`` (``get`` raises
+``TaskNotFound`` / ``NotFound``, ``find`` returns None). Another account's record is
+simply not there.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from tasks_service.querying.paging import ListQuery, Page, run_list
+from tasks_service.store import lookups
+from tasks_service.store.models import Calendar as CalendarRow
+from tasks_service.store.models import (
+    Note,
+    Person,
+    Task,
+    TaskEvent,
+    Team,
+    TeamMembership,
+    Workflow,
+)
+
+
+def list_tasks(
+    session: Session,
+    account_id: int,
+    query: ListQuery,
+    workflow_id: int | None = None,
+    view: ColumnElement[bool] | None = None,
+) -> Page[Task]:
+    """A page of the account's tasks (or one workflow's) matching ``query`` and the
+    predefined filter ``view``. Raises: NotFound for a workflow of another account."""
+    if workflow_id is not None:
+        lookups.get(session, Workflow, account_id, workflow_id)
+    return run_list(session, Task, task_list_conditions(account_id, workflow_id, view), query)
+
+
+def task_list_conditions(
+    account_id: int, workflow_id: int | None = None, view: ColumnElement[bool] | None = None
+) -> list[ColumnElement[bool]]:
+    """What every task list of an account (or of one of its workflows) starts from."""
+    conditions = [col(Task.account_id) == account_id]
+    if workflow_id is not None:
+        conditions.append(col(Task.workflow_id) == workflow_id)
+    if view is not None:
+        conditions.append(view)
+    return conditions
+
+
+def list_workflows(
+    session: Session, account_id: int, query: ListQuery, view: ColumnElement[bool] | None = None
+) -> Page[Workflow]:
+    conditions = [col(Workflow.account_id) == account_id]
+    if view is not None:
+        conditions.append(view)
+    return run_list(session, Workflow, conditions, query)
+
+
+def list_notes(session: Session, account_id: int, task_id: int, query: ListQuery) -> Page[Note]:
+    """Notes of a task, oldest first unless sorted. Raises: TaskNotFound."""
+    lookups.get(session, Task, account_id, task_id)
+    return run_list(session, Note, [col(Note.task_id) == task_id], query)
+
+
+def list_events(
+    session: Session, account_id: int, task_id: int, query: ListQuery
+) -> Page[TaskEvent]:
+    """The change history of a task, oldest first unless sorted. Raises: TaskNotFound."""
+    lookups.get(session, Task, account_id, task_id)
+    return run_list(session, TaskEvent, [col(TaskEvent.task_id) == task_id], query)
+
+
+def list_people(session: Session, account_id: int, query: ListQuery) -> Page[Person]:
+    return run_list(session, Person, [col(Person.account_id) == account_id], query)
+
+
+def list_teams(session: Session, account_id: int, query: ListQuery) -> Page[Team]:
+    return run_list(session, Team, [col(Team.account_id) == account_id], query)
+
+
+def list_calendars(session: Session, account_id: int, query: ListQuery) -> Page[CalendarRow]:
+    return run_list(session, CalendarRow, [col(CalendarRow.account_id) == account_id], query)
+
+
+def list_team_members(
+    session: Session, account_id: int, team_id: int, query: ListQuery
+) -> Page[Person]:
+    """Raises: NotFound (also for another account's team)."""
+    lookups.get(session, Team, account_id, team_id)
+    members = select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)
+    return run_list(session, Person, [col(Person.id).in_(members)], query)
+
+
+def list_person_teams(
+    session: Session, account_id: int, person_id: int, query: ListQuery
+) -> Page[Team]:
+    """Raises: NotFound (also for another account's person)."""
+    lookups.get(session, Person, account_id, person_id)
+    teams = select(TeamMembership.team_id).where(TeamMembership.person_id == person_id)
+    return run_list(
+        session, Team, [col(Team.id).in_(teams), col(Team.account_id) == account_id], query
+    )

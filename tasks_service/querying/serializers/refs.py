@@ -1,0 +1,41 @@
+"""References as a serialized record shows them (``{"id", "name"}``), looked up for a
+whole batch of records in one light query each (no ORM objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks_service.store.models import Calendar, EscalationPolicy, Person, Team
+
+
+def names(session: Session, column: Any, label: Any, ids: set[int | None]) -> dict[int, str]:
+    """``{id: name}`` for these ids in one query; none (and no query) if no ids."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(session.exec(select(column, label).where(column.in_(wanted))).all())
+
+
+def people(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(Person.id), col(Person.name), ids)
+
+
+def teams(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(Team.id), col(Team.name), ids)
+
+
+def calendars(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(Calendar.id), col(Calendar.name), ids)
+
+
+def policies(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(EscalationPolicy.id), col(EscalationPolicy.name), ids)
+
+
+def ref(known: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
+    """The reference, or None when there is none (or it no longer exists)."""
+    if ref_id is None or ref_id not in known:
+        return None
+    return {"id": ref_id, "name": known[ref_id]}

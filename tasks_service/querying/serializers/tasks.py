@@ -1,0 +1,151 @@
+"""Tasks, their notes and their events in their REST form (``store.schemas.tasks``).
+
+A page of tasks costs a fixed number of queries whatever its size: references
+(team, member, workflow, manager, creator, calendar) and labels are loaded for the
+whole page at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks_service.core.clock import iso
+from tasks_service.querying.serializers import refs
+from tasks_service.store.models import Note, Task, TaskEvent, TaskLabel, Workflow
+
+#: Labels already known to the caller (the command that just wrote them), by task id.
+KnownLabels = Mapping[int, list[str]]
+
+
+@dataclass(frozen=True)
+class _Refs:
+    """What a batch of tasks refers to, by id."""
+
+    workflows: dict[int, tuple[str, int | None]]  # subject, manager
+    people: dict[int, str]
+    teams: dict[int, str]
+    calendars: dict[int, str]
+    labels: Mapping[int, list[str]]
+
+
+def _workflows(session: Session, ids: set[int]) -> dict[int, tuple[str, int | None]]:
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Workflow.id, Workflow.subject, Workflow.manager_id).where(col(Workflow.id).in_(ids))
+    )
+    return {wid: (subject, manager) for wid, subject, manager in rows if wid is not None}
+
+
+def labels_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each task's labels, sorted: one query for all."""
+    labels: dict[int, list[str]] = defaultdict(list)
+    for label in session.exec(
+        select(TaskLabel)
+        .where(col(TaskLabel.task_id).in_(task_ids))
+        .order_by(col(TaskLabel.task_id), col(TaskLabel.name))
+    ):
+        labels[label.task_id].append(label.name)
+    return labels
+
+
+def _refs(session: Session, tasks: Sequence[Task], known: KnownLabels) -> _Refs:
+    task_ids = [t.id or 0 for t in tasks]
+    workflows = _workflows(session, {t.workflow_id for t in tasks if t.workflow_id})
+    people = {t.member_id for t in tasks} | {t.created_by_id for t in tasks}
+    people |= {manager for _subject, manager in workflows.values()}
+    known_all = all(task_id in known for task_id in task_ids)
+    return _Refs(
+        workflows=workflows,
+        people=refs.people(session, people),
+        teams=refs.teams(session, {t.team_id for t in tasks}),
+        calendars=refs.calendars(session, {t.calendar_id for t in tasks}),
+        labels=known if known_all else labels_of(session, task_ids),
+    )
+
+
+def _form(task: Task, found: _Refs) -> dict[str, Any]:
+    workflow = found.workflows.get(task.workflow_id) if task.workflow_id else None
+    return {
+        "id": task.id,
+        "subject": task.subject,
+        "category": task.category,
+        "impact": task.impact,
+        "status": task.status,
+        "team": refs.ref(found.teams, task.team_id),
+        "member": refs.ref(found.people, task.member_id),
+        "workflow": {"id": task.workflow_id, "subject": workflow[0]} if workflow else None,
+        "manager": refs.ref(found.people, workflow[1]) if workflow else None,
+        "created_by": refs.ref(found.people, task.created_by_id),
+        "instructions": task.instructions,
+        "planned_duration": task.planned_duration,
+        "planned_effort": task.planned_effort,
+        "urgent": task.urgent,
+        "work_hours_are_24x7": task.work_hours_are_24x7,
+        "source": task.source,
+        "sourceID": task.source_id,
+        "custom_fields": task.custom_fields,
+        "labels": found.labels.get(task.id or 0, []),
+        "start_at": iso(task.start_at),
+        "waiting_until": iso(task.waiting_until),
+        "assigned_at": iso(task.assigned_at),
+        "finished_at": iso(task.finished_at),
+        "completion_target_at": iso(task.completion_target_at),
+        "resolution_duration": task.resolution_duration,
+        "calendar": refs.ref(found.calendars, task.calendar_id),
+        "overdue": task.overdue,
+        "due_at": iso(task.due_at),
+        "alert_at": iso(task.alert_at),
+        "alert_sent_at": iso(task.alert_sent_at),
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+    }
+
+
+def serialize_tasks(
+    session: Session, tasks: Sequence[Task], known_labels: KnownLabels | None = None
+) -> list[dict[str, Any]]:
+    """Tasks in their REST form (``TaskPublic``). ``known_labels``: the labels of these
+    tasks when the caller has them already (no query for them then)."""
+    if not tasks:
+        return []
+    found = _refs(session, tasks, known_labels or {})
+    return [_form(task, found) for task in tasks]
+
+
+def serialize_task(
+    session: Session, task: Task, known_labels: KnownLabels | None = None
+) -> dict[str, Any]:
+    return serialize_tasks(session, [task], known_labels)[0]
+
+
+def serialize_notes(session: Session, notes: Sequence[Note]) -> list[dict[str, Any]]:
+    people = refs.people(session, {n.person_id for n in notes})
+    return [
+        {
+            "id": n.id,
+            "text": n.text,
+            "person": refs.ref(people, n.person_id),
+            "created_at": iso(n.created_at),
+        }
+        for n in notes
+    ]
+
+
+def serialize_events(session: Session, events: Sequence[TaskEvent]) -> list[dict[str, Any]]:
+    people = refs.people(session, {e.person_id for e in events})
+    return [
+        {
+            "id": e.id,
+            "action": e.action,
+            "person": refs.ref(people, e.person_id),
+            "changes": e.changes,
+            "created_at": iso(e.created_at),
+        }
+        for e in events
+    ]

@@ -1,0 +1,152 @@
+"""Calendars as account data: the ``/calendars`` resource, which calendar a task uses,
+and the built calendars, shared.
+
+A task uses, in this order: 24x7 when ``work_hours_are_24x7`` is set, the calendar of
+its team, of its workflow, of the account; with none of those, 24x7. ``Calendar``
+objects are built once per (id, version) and shared: building one is parsing its rules;
+its timeline is then extended on demand and kept (``schedule.calendar``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlmodel import Session
+
+from tasks_service.core.clock import utcnow
+from tasks_service.core.validation import provided, validate
+from tasks_service.schedule.calendar import Calendar
+from tasks_service.store import background, lookups
+from tasks_service.store.models import Account, Operation, Task, Team, Workflow
+from tasks_service.store.models import Calendar as CalendarRow
+from tasks_service.store.schemas.calendars import (
+    RULES,
+    CalendarCreate,
+    CalendarSpec,
+    CalendarUpdate,
+    rules_of,
+)
+
+#: The built-in calendar of tasks with no calendar (and of ``work_hours_are_24x7``).
+ALWAYS = Calendar.from_spec({"is_24x7": True})
+
+_TAKEN = "another calendar has this name"
+
+
+class BuiltCalendars:
+    """The ``Calendar`` of each stored calendar, built once per (id, version) and
+    shared by every caller of the process (building one takes ~0.1 s; its timeline then
+    grows on demand). A new version is a new key, so an entry is never stale; the
+    least recently used go beyond ``size``."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._built: OrderedDict[tuple[int, int], Calendar] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, row: CalendarRow) -> Calendar:
+        key = (row.id or 0, row.version)
+        with self._lock:
+            calendar = self._built.get(key)
+            if calendar is not None:
+                self._built.move_to_end(key)
+                return calendar
+        calendar = Calendar.from_spec(rules_of(row))
+        with self._lock:
+            self._built[key] = calendar
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+        return calendar
+
+
+#: The process's built calendars: pure values keyed by version, safe to share.
+BUILT = BuiltCalendars()
+
+
+# --- which calendar a task uses ---------------------------------------------------------
+
+
+def applicable_calendar_id(session: Session, task: Task) -> int | None:
+    """The id of the calendar the task uses, None for 24x7. Loads by primary key, so
+    rows already in the session (the team just checked, the workflow locked) are free."""
+    if task.work_hours_are_24x7:
+        return None
+    if task.team_id is not None:
+        team = session.get(Team, task.team_id)
+        if team is not None and team.calendar_id is not None:
+            return team.calendar_id
+    if task.workflow_id is not None:
+        workflow = session.get(Workflow, task.workflow_id)
+        if workflow is not None and workflow.calendar_id is not None:
+            return workflow.calendar_id
+    account = session.get(Account, task.account_id)
+    return account.calendar_id if account is not None else None
+
+
+def calendar_by_id(session: Session, calendar_id: int | None) -> Calendar:
+    if calendar_id is None:
+        return ALWAYS
+    row = session.get(CalendarRow, calendar_id)
+    return ALWAYS if row is None else BUILT.of(row)
+
+
+# --- the resource -----------------------------------------------------------------------
+
+
+def _stored_rules(spec: CalendarSpec) -> dict[str, Any]:
+    data = spec.model_dump(mode="json", include=set(RULES))
+    # store what the client wrote: "24:00" for the end of the day, not null
+    data["hours"] = [
+        {"weekday": h.weekday, "start": _clock(h.start), "end": _clock(h.end)} for h in spec.hours
+    ]
+    return data
+
+
+def _clock(value: Any) -> str:
+    return "24:00" if value is None else str(value.strftime("%H:%M"))
+
+
+def do_create_calendar(session: Session, account_id: int, data: CalendarCreate) -> CalendarRow:
+    """Raises: TaskValidationError (a taken name)."""
+    lookups.ensure_free(session, CalendarRow, account_id, "name", data.name, None, _TAKEN)
+    row = CalendarRow(account_id=account_id, name=data.name, **_stored_rules(data))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def do_update_calendar(
+    session: Session,
+    account_id: int,
+    calendar_id: int,
+    data: CalendarUpdate,
+    person_id: int | None = None,
+) -> tuple[CalendarRow, Operation | None]:
+    """Change the fields sent. Returns the calendar and, when its rules changed (then
+    its version goes up), the recompute of its open tasks' targets this requested
+    (``store.background``).
+
+    Raises: NotFound; TaskValidationError (the merged calendar is validated whole).
+    """
+    row = lookups.get(session, CalendarRow, account_id, calendar_id)
+    changes = provided(data)
+    if "name" in changes:
+        name = changes.pop("name")
+        lookups.ensure_free(session, CalendarRow, account_id, "name", name, calendar_id, _TAKEN)
+        row.name = name
+    merged = validate(CalendarSpec, {**rules_of(row), **changes})
+    new_rules = _stored_rules(merged)
+    rules_changed = new_rules != rules_of(row)
+    if rules_changed:
+        for name, value in new_rules.items():
+            setattr(row, name, value)
+        row.version += 1
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    if not rules_changed:
+        return row, None
+    scope = {"calendar_id": calendar_id}
+    return row, background.request_recompute(session, account_id, person_id, scope)

@@ -1,0 +1,128 @@
+"""The account-scoped look-ups, one family for every resource:
+
+- ``find(session, Model, account_id, id)``: the row, or None (another account's row is
+  not there);
+- ``get(...)``: the row, or the resource's not-found error (``TaskNotFound`` for a task,
+  ``NotFound`` for the rest);
+- ``lock(...)``: as ``get``, row-locked until the transaction ends; for commands only,
+  never on a read path;
+- ``check_ref(...)``: an id a client gave in a field names a row of the account, or a
+  422 naming that field.
+
+``ensure_free`` checks that a name or email is not taken in the account.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+
+from sqlmodel import Session, SQLModel, select
+
+from tasks_service.core.errors import NotFound, TaskNotFound, field_error
+from tasks_service.core.validation import MAX_ID
+from tasks_service.store.db import is_postgres
+from tasks_service.store.models import (
+    Account,
+    Calendar,
+    Delivery,
+    EscalationPolicy,
+    Notification,
+    Operation,
+    Person,
+    Task,
+    Team,
+    Webhook,
+    Workflow,
+)
+
+R = TypeVar("R", bound=SQLModel)
+
+#: What each resource is called in messages ("no escalation policy 7").
+NAMES: dict[type[SQLModel], str] = {
+    Task: "task",
+    Workflow: "workflow",
+    Person: "person",
+    Team: "team",
+    Calendar: "calendar",
+    EscalationPolicy: "escalation policy",
+    Webhook: "webhook",
+    Delivery: "delivery",
+    Notification: "notification",
+    Operation: "operation",
+}
+
+
+def not_found(model: type[SQLModel], row_id: object) -> NotFound:
+    """The error for a missing row of ``model`` (``TaskNotFound`` for tasks)."""
+    error = TaskNotFound if model is Task else NotFound
+    return error(f"no {NAMES[model]} {row_id}")
+
+
+def find(session: Session, model: type[R], account_id: int, row_id: int) -> R | None:
+    """The account's row of ``model`` with this id, or None. A plain read (rows already
+    in the session cost no query)."""
+    if not 1 <= row_id <= MAX_ID:  # beyond any id (and the column's range)
+        return None
+    row = session.get(model, row_id)
+    return row if row is not None and cast(Any, row).account_id == account_id else None
+
+
+def get(session: Session, model: type[R], account_id: int, row_id: int) -> R:
+    """Raises: TaskNotFound / NotFound (also for another account's row)."""
+    row = find(session, model, account_id, row_id)
+    if row is None:
+        raise not_found(model, row_id)
+    return row
+
+
+def lock(session: Session, model: type[R], account_id: int, row_id: int) -> R:
+    """The row, locked until the transaction ends. Raises: TaskNotFound / NotFound.
+
+    On PostgreSQL this is ``SELECT ... FOR UPDATE`` (read afresh, whatever the session
+    held); SQLite write transactions hold the database's write lock from ``BEGIN
+    IMMEDIATE`` on, which serialises them already.
+    """
+    table = cast(Any, model)
+    query = select(model).where(table.id == row_id, table.account_id == account_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    row = session.exec(query.execution_options(populate_existing=True)).first()
+    if row is None:
+        raise not_found(model, row_id)
+    return row
+
+
+def check_ref(
+    session: Session, model: type[SQLModel], account_id: int, row_id: int | None, field: str
+) -> None:
+    """An id given in ``field`` names a row of the account (None names nothing).
+    Raises: TaskValidationError (``field``, code ``not_found``)."""
+    if row_id is not None and find(session, model, account_id, row_id) is None:
+        raise field_error(field, "not_found", f"no {NAMES[model]} {row_id}")
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    """Raises: NotFound."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+def ensure_free(
+    session: Session,
+    model: type[SQLModel],
+    account_id: int,
+    field: str,
+    value: Any,
+    own_id: int | None,
+    message: str,
+) -> None:
+    """No other row of ``model`` in the account has ``value`` in ``field`` (a name, an
+    email). Raises: TaskValidationError (``field``, code ``taken``)."""
+    table = cast(Any, model)
+    other = session.exec(
+        select(table.id).where(table.account_id == account_id, getattr(table, field) == value)
+    ).first()
+    if other is not None and other != own_id:
+        raise field_error(field, "taken", message)

@@ -1,0 +1,153 @@
+"""Tables of the work itself: workflows, tasks, their labels, notes and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from tasks_service.core.statuses import (
+    TaskCategory,
+    TaskImpact,
+    TaskStatus,
+    WorkflowCategory,
+    WorkflowStatus,
+)
+from tasks_service.store.models.columns import (
+    calendar_ref,
+    created,
+    policy_ref,
+    timestamp,
+    where_present,
+)
+
+
+class Workflow(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_workflow_account_status", "account_id", "status"),
+        Index("ix_workflow_manager_id", "manager_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    subject: str = Field(max_length=255)
+    category: WorkflowCategory = Field(sa_type=String(32))
+    status: WorkflowStatus = Field(default=WorkflowStatus.registered, sa_type=String(32))
+    manager_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    calendar_id: int | None = calendar_ref("workflow")
+    escalation_policy_id: int | None = policy_ref("workflow")
+    created_at: datetime = created()
+    updated_at: datetime = created()
+    completed_at: datetime | None = timestamp()
+
+
+#: The indexes behind the task lists (issue 4): each filterable field with the account
+#: first (every list is one account's); references with ``id`` for "newest first";
+#: fields that are mostly empty and not sortable only where they are set.
+TASK_INDEXES = (
+    Index("ix_task_account_id_id", "account_id", "id"),
+    Index("ix_task_account_status", "account_id", "status", "id"),
+    Index("ix_task_account_impact", "account_id", "impact"),
+    Index("ix_task_account_category", "account_id", "category"),
+    Index("ix_task_account_subject", "account_id", "subject", "id"),
+    Index("ix_task_account_source", "account_id", "source"),
+    Index("ix_task_account_source_id", "account_id", "source_id", "id"),
+    Index("ix_task_account_planned_duration", "account_id", "planned_duration"),
+    Index("ix_task_account_completion_target_at", "account_id", "completion_target_at", "id"),
+    Index("ix_task_account_finished_at", "account_id", "finished_at", "id"),
+    Index("ix_task_account_created_at", "account_id", "created_at", "id"),
+    Index("ix_task_account_updated_at", "account_id", "updated_at", "id"),
+    Index("ix_task_team_id", "team_id", "id"),
+    Index("ix_task_member_id", "member_id", "id"),
+    Index("ix_task_workflow_id", "workflow_id", "id"),
+    Index("ix_task_calendar_id", "calendar_id", "id"),
+    *(
+        Index(f"ix_task_account_{name}", "account_id", name, **where_present(name))
+        for name in ("due_at", "alert_at", "alert_sent_at", "start_at", "waiting_until")
+    ),
+)
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = TASK_INDEXES
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    workflow_id: int | None = Field(default=None, foreign_key="workflow.id")
+    subject: str = Field(max_length=255)
+    # Enumerations are stored by value as plain strings (no native enum types to migrate).
+    category: TaskCategory = Field(sa_type=String(32))
+    impact: TaskImpact | None = Field(default=None, sa_type=String(16))
+    status: TaskStatus = Field(default=TaskStatus.registered, sa_type=String(32))
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    member_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    instructions: str | None = Field(default=None, sa_type=Text)
+    planned_duration: int | None = None
+    planned_effort: int | None = None
+    urgent: bool = False
+    work_hours_are_24x7: bool = False
+    source: str | None = Field(default=None, max_length=30)
+    source_id: str | None = Field(default=None, max_length=128)
+    custom_fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    start_at: datetime | None = timestamp()
+    waiting_until: datetime | None = timestamp()
+    assigned_at: datetime | None = timestamp()
+    finished_at: datetime | None = timestamp()
+    completion_target_at: datetime | None = timestamp()
+    due_at: datetime | None = timestamp()
+    alert_at: datetime | None = timestamp()
+    alert_sent_at: datetime | None = timestamp()
+    # The calendar the target was computed with (team's, workflow's or account's; none
+    # when 24x7), kept so that a calendar change finds the tasks it moves.
+    calendar_id: int | None = calendar_ref("task")
+    # The completion clock stops in waiting_for_customer: since when, and the service
+    # minutes it stood still before (which push the target out).
+    clock_stopped_at: datetime | None = timestamp()
+    clock_stopped_minutes: int = 0
+    # Service minutes from assigned_at to finished_at, fixed when the task finishes.
+    resolution_duration: int | None = None
+    # Past due_at or completion_target_at while unfinished (set by those timers).
+    overdue: bool = False
+    created_at: datetime = created()
+    updated_at: datetime = created()
+
+
+class TaskLabel(SQLModel, table=True):
+    __tablename__ = "task_label"
+    # The primary key finds a task's labels; this finds a label's tasks (?labels=).
+    __table_args__ = (Index("ix_task_label_name", "name", "task_id"),)
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    name: str = Field(max_length=100, primary_key=True)
+    created_at: datetime = created()
+
+
+class Note(SQLModel, table=True):
+    __table_args__ = (Index("ix_note_task_id", "task_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    text: str = Field(sa_type=Text)
+    created_at: datetime = created()
+
+
+class TaskEvent(SQLModel, table=True):
+    """One change to a task: who, when, what (``changes`` maps field -> [old, new])."""
+
+    __tablename__ = "task_event"
+    __table_args__ = (Index("ix_task_event_task_id", "task_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=32)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    operation_id: int | None = Field(default=None, index=True)
+    created_at: datetime = created()

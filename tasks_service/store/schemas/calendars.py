@@ -1,0 +1,167 @@
+"""A calendar's shape: its rules as ``Calendar.from_spec`` and the REST resource take
+them, and what the resource shows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tasks_service.core.validation import InputModel, Name
+from tasks_service.store.models import Calendar as CalendarRow
+from tasks_service.store.schemas.shape import PublicModel, field_names, readonly_fields
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+#: What a calendar's rules are: changing one of these moves targets.
+RULES = ("time_zone", "hours", "holidays", "holiday_country", "holiday_subdivision", "is_24x7")
+
+
+def _clock(value: Any) -> Any:
+    """``"HH:MM"``; ``"24:00"`` (end of day) becomes None."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        raise ValueError('must be a time of day "HH:MM"')
+    if value == "24:00":
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError('must be a time of day "HH:MM" from 00:00 to 24:00') from None
+
+
+class ServiceHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekday: Weekday
+    start: Annotated[time, BeforeValidator(_clock)]
+    end: Annotated[time | None, BeforeValidator(_clock)]
+
+
+class CalendarSpec(BaseModel):
+    """A calendar as the REST resource and ``Calendar.from_spec`` take it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name | None = None
+    time_zone: str = "UTC"
+    hours: list[ServiceHours] = Field(default_factory=list, max_length=7 * 24)
+    holidays: list[date] = Field(default_factory=list, max_length=10_000)
+    holiday_country: str | None = Field(default=None, max_length=8)
+    holiday_subdivision: str | None = Field(default=None, max_length=16)
+    is_24x7: StrictBool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _ranges_apart(cls, hours: list[ServiceHours]) -> list[ServiceHours]:
+        by_day: dict[str, list[tuple[time, time | None]]] = {}
+        for i, item in enumerate(hours):
+            if item.end is not None and item.end <= item.start:
+                raise ValueError(f"hours[{i}] ({item.weekday}): a range must end after it starts")
+            by_day.setdefault(item.weekday, []).append((item.start, item.end))
+        for day, ranges in by_day.items():
+            ranges.sort(key=lambda pair: pair[0])
+            for (_s1, e1), (s2, _e2) in pairwise(ranges):
+                if e1 is None or e1 > s2:
+                    raise ValueError(f"{day}: service ranges overlap")
+        return hours
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
+        if not self.is_24x7 and not self.hours:
+            raise PydanticCustomError(
+                "no_service_hours",
+                "a calendar needs service hours (or is_24x7)",
+                {"field": "hours"},
+            )
+        if self.holiday_country is not None:
+            import holidays  # here: it takes 150 ms to import, and most calendars need none
+
+            supported = holidays.list_supported_countries()
+            if self.holiday_country not in supported:
+                raise PydanticCustomError(
+                    "unknown_country",
+                    f"{self.holiday_country!r} is not a supported holiday country",
+                    {"field": "holiday_country"},
+                )
+            subdivisions = supported[self.holiday_country]
+            if (
+                self.holiday_subdivision is not None
+                and self.holiday_subdivision not in subdivisions
+            ):
+                raise PydanticCustomError(
+                    "unknown_subdivision",
+                    f"{self.holiday_subdivision!r} is not a subdivision of {self.holiday_country}",
+                    {"field": "holiday_subdivision"},
+                )
+        return self
+
+
+class CalendarCreate(CalendarSpec):
+    """POST /calendars: a calendar needs a name there."""
+
+    name: Name
+
+
+class CalendarUpdate(InputModel):
+    """PATCH /calendars/:id: the fields sent replace the calendar's; the result is
+    validated as a whole (``CalendarSpec``)."""
+
+    name: Name = None  # type: ignore[assignment]
+    time_zone: str = None  # type: ignore[assignment]
+    hours: list[dict[str, Any]] = None  # type: ignore[assignment]
+    holidays: list[Any] = None  # type: ignore[assignment]
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    is_24x7: StrictBool = None  # type: ignore[assignment]
+
+
+class StoredHours(BaseModel):
+    """A range as stored and shown: what the client wrote (``"24:00"`` included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekday: Weekday
+    start: str
+    end: str
+
+
+class CalendarPublic(PublicModel):
+    id: int
+    name: str
+    time_zone: str
+    hours: list[StoredHours]
+    holidays: list[date]
+    holiday_country: str | None
+    holiday_subdivision: str | None
+    is_24x7: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def rules_of(row: CalendarRow) -> dict[str, Any]:
+    """A stored calendar's rules in their REST form (what ``Calendar.from_spec`` takes)."""
+    return {name: getattr(row, name) for name in RULES}
+
+
+CALENDAR_FIELDS = field_names(CalendarPublic)
+CALENDAR_READONLY = readonly_fields(CalendarPublic, CalendarCreate, CalendarUpdate)

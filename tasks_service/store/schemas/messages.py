@@ -1,0 +1,95 @@
+"""The shapes of webhooks, their deliveries, and people's feed entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+
+from tasks_service.core.events import EVENTS
+from tasks_service.core.statuses import DeliveryState
+from tasks_service.core.validation import InputModel
+from tasks_service.store.schemas.shape import PublicModel, readonly_fields
+
+Uri = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+EventNames = Annotated[list[str], Field(min_length=1, max_length=20)]
+Description = Annotated[str, StringConstraints(max_length=255)]
+
+
+def _known_events(events: list[str] | None) -> list[str] | None:
+    if events is None:
+        return None
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        raise ValueError(f"unknown events {unknown}; known: {', '.join(EVENTS)}")
+    return sorted(set(events))
+
+
+class WebhookCreate(InputModel):
+    uri: Uri
+    events: Annotated[EventNames, AfterValidator(_known_events)]
+    disabled: StrictBool = False
+    description: Description | None = None
+
+
+class WebhookUpdate(InputModel):
+    uri: Uri = None  # type: ignore[assignment]
+    events: Annotated[EventNames, AfterValidator(_known_events)] = None  # type: ignore[assignment]
+    disabled: StrictBool = None  # type: ignore[assignment]
+    description: Description | None = None
+
+
+class WebhookPublic(PublicModel):
+    id: int
+    uri: str
+    events: list[str]
+    disabled: bool
+    disabled_reason: str | None
+    failing_since: datetime | None
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    """The create response, the one place the signing secret is shown."""
+
+    secret: str
+
+
+class DeliveryPublic(PublicModel):
+    id: int
+    webhook_id: str  # the ``webhook-id`` header of its attempts
+    event: str
+    task_id: int | None
+    state: DeliveryState
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class NotificationUpdate(InputModel):
+    read: StrictBool
+
+
+class TaskMention(PublicModel):
+    id: int
+
+
+class NotificationPublic(PublicModel):
+    id: int
+    event: str
+    summary: str
+    task: TaskMention | None
+    data: dict[str, Any]
+    read: bool
+    read_at: datetime | None
+    created_at: datetime
+
+
+WEBHOOK_READONLY = readonly_fields(WebhookCreated, WebhookCreate, WebhookUpdate)
+NOTIFICATION_READONLY = readonly_fields(NotificationPublic, NotificationUpdate)

@@ -1,0 +1,112 @@
+"""The shape of escalation policies (their levels) and of the escalations that fired."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tasks_service.core.statuses import TaskImpact
+from tasks_service.core.validation import Id, InputModel, Name
+from tasks_service.store.schemas.shape import PublicModel, Ref, readonly_fields
+
+#: Who a level tells: the task's member, its team's members, its workflow's manager, a
+#: person, or a team's members.
+NotifyTarget = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(member|team|manager|(person|team):[1-9][0-9]{0,9})$"
+    ),
+]
+#: A year of minutes either way.
+OffsetMinutes = Annotated[StrictInt, Field(ge=-525_600, le=525_600)]
+
+
+class EscalationActions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    set_impact: TaskImpact | None = None
+    reassign_team_id: Id | None = None
+    set_urgent: StrictBool | None = None
+
+
+class EscalationLevel(BaseModel):
+    """One level: at ``offset_minutes`` from ``relative_to``, or at ``percent`` of the
+    planned service time (a warning before the breach)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    offset_minutes: OffsetMinutes = 0
+    relative_to: Literal["completion_target_at", "due_at"] = "completion_target_at"
+    percent: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    notify: Annotated[list[NotifyTarget], Field(max_length=50)] = []
+    actions: EscalationActions | None = None
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> EscalationLevel:
+        if self.percent is not None and (
+            self.offset_minutes != 0 or "relative_to" in self.model_fields_set
+        ):
+            raise PydanticCustomError(
+                "invalid_value",
+                "percent counts from the start of the clock: give it alone, without "
+                "offset_minutes or relative_to",
+            )
+        return self
+
+
+Levels = Annotated[list[EscalationLevel], Field(min_length=1, max_length=20)]
+
+
+class EscalationPolicyCreate(InputModel):
+    name: Name
+    levels: Levels
+    # offsets count service minutes of the task's calendar (else wall-clock minutes)
+    offsets_in_service_time: StrictBool = False
+    # emails from levels wait for the calendar's service hours (webhooks never wait)
+    hold_email_to_service_hours: StrictBool = True
+
+
+class EscalationPolicyUpdate(InputModel):
+    name: Name = None  # type: ignore[assignment]
+    levels: Levels = None  # type: ignore[assignment]
+    offsets_in_service_time: StrictBool = None  # type: ignore[assignment]
+    hold_email_to_service_hours: StrictBool = None  # type: ignore[assignment]
+
+
+class EscalationPolicyPublic(PublicModel):
+    id: int
+    name: str
+    levels: list[dict[str, Any]]  # as given, defaults left out
+    offsets_in_service_time: bool
+    hold_email_to_service_hours: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskEscalationPublic(PublicModel):
+    """One level that fired for a task (``GET /tasks/:id/escalations``)."""
+
+    id: int
+    level: int
+    escalation_policy: Ref | None
+    fire_at: datetime
+    fired_at: datetime
+    late: bool
+    notified: list[Ref]
+    actions: dict[str, Any]
+
+
+ESCALATION_POLICY_READONLY = readonly_fields(
+    EscalationPolicyPublic, EscalationPolicyCreate, EscalationPolicyUpdate
+)

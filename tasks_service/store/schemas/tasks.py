@@ -1,0 +1,167 @@
+"""A task's shape (002's field names): what a client may send, and what it is shown.
+
+``TaskUpdate`` declares every writable field once, with PATCH's meaning (absent: left
+as it is; ``null`` clears, where a field can be empty); ``TaskCreate`` adds what only a
+create takes and makes subject and category required. ``TaskPublic`` is the REST form.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+
+from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
+from tasks_service.core.validation import (
+    EffortMinutes,
+    Id,
+    InputModel,
+    LabelName,
+    LongText,
+    Minutes,
+    Moment,
+    Subject,
+)
+from tasks_service.store.schemas.shape import PublicModel, Ref, field_names, pick, readonly_fields
+
+Labels = Annotated[list[LabelName], Field(max_length=50)]
+Source = Annotated[str, StringConstraints(max_length=30)]
+SourceId = Annotated[str, StringConstraints(max_length=128)]
+
+
+class TaskUpdate(InputModel):
+    """Every field optional; only the fields sent are changed, ``null`` clears."""
+
+    subject: Subject = None  # type: ignore[assignment]  # absent is fine, null is not
+    category: TaskCategory = None  # type: ignore[assignment]
+    impact: TaskImpact | None = None
+    status: TaskStatus = None  # type: ignore[assignment]
+    team_id: Id | None = None
+    member_id: Id | None = None
+    instructions: LongText | None = None
+    note: LongText | None = None
+    planned_duration: Minutes | None = None
+    planned_effort: EffortMinutes | None = None
+    start_at: Moment | None = None
+    waiting_until: Moment | None = None
+    due_at: Moment | None = None
+    alert_at: Moment | None = None
+    urgent: StrictBool = None  # type: ignore[assignment]
+    work_hours_are_24x7: StrictBool = None  # type: ignore[assignment]
+    source: Source | None = None
+    source_id: SourceId | None = Field(default=None, alias="sourceID")
+    custom_fields: dict[str, Any] | None = None
+    labels: Labels = None  # type: ignore[assignment]
+
+
+class TaskCreate(TaskUpdate):
+    """A new task: subject and category required, the rest as for an update; a task's
+    workflow is chosen here only (``workflow_id``, or the path of a workflow's tasks)."""
+
+    subject: Subject
+    category: TaskCategory
+    status: TaskStatus | None = None  # type: ignore[assignment]  # null: registered
+    workflow_id: Id | None = None
+    urgent: StrictBool = False
+    work_hours_are_24x7: StrictBool = False
+    labels: Labels = []
+
+
+class NoteCreate(InputModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65536)]
+
+
+class LabelsAdd(InputModel):
+    names: Annotated[list[LabelName], Field(min_length=1, max_length=50)]
+
+
+class WorkflowRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    subject: str
+
+
+class TaskPublic(PublicModel):
+    """A task as the API shows it (002)."""
+
+    id: int
+    subject: str
+    category: TaskCategory
+    impact: TaskImpact | None
+    status: TaskStatus
+    team: Ref | None
+    member: Ref | None
+    workflow: WorkflowRef | None
+    manager: Ref | None  # the workflow's
+    created_by: Ref | None
+    instructions: str | None
+    planned_duration: int | None
+    planned_effort: int | None
+    urgent: bool
+    work_hours_are_24x7: bool
+    source: str | None
+    source_id: str | None = Field(alias="sourceID")
+    custom_fields: dict[str, Any] | None
+    labels: list[str]
+    start_at: datetime | None
+    waiting_until: datetime | None
+    assigned_at: datetime | None
+    finished_at: datetime | None
+    completion_target_at: datetime | None
+    resolution_duration: int | None  # service minutes from assignment to finish
+    calendar: Ref | None  # the one its target runs on (none: 24x7)
+    overdue: bool
+    due_at: datetime | None
+    alert_at: datetime | None
+    alert_sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotePublic(PublicModel):
+    id: int
+    text: str
+    person: Ref | None
+    created_at: datetime
+
+
+class EventPublic(PublicModel):
+    """One change to a task: ``changes`` maps a field to ``[old, new]``."""
+
+    id: int
+    action: str
+    person: Ref | None
+    changes: dict[str, Any]
+    created_at: datetime
+
+
+#: Every field of a task's REST form: what ``?fields=`` may ask for.
+TASK_FIELDS = field_names(TaskPublic)
+#: Fields that collections of tasks show by default (002, "Collection Fields").
+TASK_COLLECTION_FIELDS = pick(
+    TaskPublic,
+    (
+        "id",
+        "sourceID",
+        "subject",
+        "impact",
+        "category",
+        "status",
+        "team",
+        "member",
+        "completion_target_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    ),
+)
+#: 002's readonly task fields that this service does not show (yet).
+_NOT_SHOWN_READONLY = ("anticipated_assignment_at", "new_assignment", "rejection_count")
+TASK_READONLY = readonly_fields(TaskPublic, TaskCreate, also=_NOT_SHOWN_READONLY)
+#: On a change: also the workflow, which only a create chooses.
+TASK_UPDATE_READONLY = readonly_fields(
+    TaskPublic, TaskUpdate, also=(*_NOT_SHOWN_READONLY, "workflow_id")
+)
+NOTE_READONLY = readonly_fields(NotePublic, NoteCreate)

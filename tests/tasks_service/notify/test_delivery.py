@@ -1,0 +1,80 @@
+"""Deliveries in-process: a claim belongs to its sender until taken again, an attempt
+that could outlast its claim gives it back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from tasks_service.commands import firing
+from tasks_service.core.statuses import DeliveryState
+from tasks_service.notify.delivery import Sender, claimed, do_claim_due, do_record_attempts
+from tasks_service.notify.outbox import Outbox
+from tasks_service.notify.transport.signing import new_secret
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Delivery, Webhook
+from tests.helpers import AccountInfo, World
+
+T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(settings, account: AccountInfo) -> World:
+    return World(settings, account)
+
+
+def _firing(world: World) -> firing.Firing:
+    """A firing transaction at this moment (the clock as the test set it)."""
+    return firing.Firing(world.settings, Outbox(world.settings))
+
+
+def test_a_delivery_message_whose_claim_was_taken_again_sends_nothing(world: World) -> None:
+    """A message that waited in a long queue past the claim timeout: the sweep claimed
+    the delivery again, and only the newer claim's message may send it (no duplicate)."""
+    with session_scope(world.settings) as session:
+        hook = Webhook(
+            account_id=world.account.account_id,
+            uri="http://127.0.0.1:9/hooks",
+            events=["task.created"],
+            secret=new_secret(),
+        )
+        session.add(hook)
+    task = world.task(T0)
+    with session_scope(world.settings, write=False) as session:
+        [delivery_id] = session.exec(select(Delivery.id).where(Delivery.task_id == task.id)).all()
+    claims = []
+    for at in (T0 + timedelta(seconds=1), T0 + timedelta(minutes=5)):  # the first goes stale
+        with session_scope(world.settings) as session:
+            ids = do_claim_due(session, at, 10_000)
+            assert delivery_id in ids
+            claims.append(at)
+    with session_scope(world.settings, write=False) as session:
+        assert claimed(session, [delivery_id], claims[0]) == []  # stale claim
+        [(found, hook)] = claimed(session, [delivery_id], claims[1])
+        assert found.id == delivery_id
+        assert hook is not None
+        assert hook.id == found.webhook_id
+
+
+def test_an_attempt_that_could_outlast_its_claim_gives_the_claim_back(world: World) -> None:
+    """A sender whose chunk took so long that an attempt might end after its claim goes
+    stale does not make it: the claim is given back (pending, due now), and no other
+    sender can find it half sent."""
+    world.webhook(["task.alert"])
+    task = world.task(T0, alert_at=T0.isoformat())
+    fired = world.fire_due(T0)
+    mine = [pair for pair in fired.to_send if pair[0].task_id == task.id]
+    # claimed at T0, and now is much later than the claim timeout allows
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        with Sender(world.settings) as sender:
+            attempts = sender.send_all(mine, timedelta(seconds=60))
+        assert [outcome for _id, _claim, outcome in attempts] == [None]
+        with session_scope(world.settings) as session:
+            states = do_record_attempts(session, world.settings, attempts)
+    assert states == [DeliveryState.pending]
+    with session_scope(world.settings, write=False) as session:
+        stored = session.get(Delivery, mine[0][0].id)
+        assert (stored.state, stored.claimed_at, stored.attempts) == ("pending", None, 0)

@@ -1,0 +1,211 @@
+"""The Canvas-style Python API (000), in-process, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from tasks_service import people, policies, tasks
+from tasks_service.commands import drain
+from tasks_service.schedule import calendar_store
+from tasks_service.schedule.calendar import Calendar
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Timer
+from tasks_service.store.schemas.calendars import CalendarCreate
+from tasks_service.tasks import InvalidTaskStatusError, Task, TaskNotFound, TaskValidationError
+from tests.helpers import AccountInfo, make_account
+
+
+@pytest.fixture
+def in_account(settings, account: AccountInfo):
+    with tasks.account(account.slug, settings=settings) as ctx:
+        yield ctx
+
+
+def test_canvas_usage_example_runs(in_account) -> None:
+    # The example at the top of 000, with staff as people.
+    people.create_team("Refills")
+    review_refills_task = tasks.create_task(
+        title="Review all refill requests",
+        creator=people.get_service_user_staff(),
+        labels=["urgent"],
+    )
+    review_refills_task = tasks.get_task(task_id=review_refills_task.id)
+    refills_team = next(people.list_teams(name="Refills"))
+    tasks.assign_task(review_refills_task, assignee=refills_team)
+    tasks.update_task(review_refills_task, due=date.today())
+    tasks.add_task_labels(review_refills_task, label_names=("important",))
+    review_refills_task.add_label(label="important")
+    tasks.remove_task_label(review_refills_task, label_name="urgent")
+    tasks.add_task_comment(review_refills_task, comment="We'll need to get this done quickly!")
+    review_refills_task.add_comment(comment="On it.")
+    tasks.close_task(review_refills_task)
+    tasks.reopen_task(review_refills_task)
+    tasks.complete_task(review_refills_task)
+    refill_reviews = tasks.list_tasks(status=Task.Status.OPEN, assignee=refills_team)
+
+    final = tasks.get_task(task_id=review_refills_task.id)
+    assert final.status == Task.Status.COMPLETED
+    assert final.xurrent_status == "completed"
+    assert final.labels == ["important"]
+    assert [c.comment for c in final.comments] == ["We'll need to get this done quickly!", "On it."]
+    assert final.team_id == refills_team.id
+    assert final.due == datetime.combine(date.today(), datetime.min.time(), UTC)
+    assert refill_reviews == []
+
+
+def test_close_complete_reopen_rules(in_account) -> None:
+    creator = people.get_service_user()
+    task = tasks.create_task(title="One", creator=creator)
+    assert task.status == Task.Status.OPEN
+    task.close()
+    assert (task.status, task.xurrent_status) == (Task.Status.CLOSED, "canceled")
+    for action in (tasks.close_task, tasks.complete_task, tasks.update_task):
+        with pytest.raises(InvalidTaskStatusError) as info:
+            action(task)
+        assert info.value.actual_status == "closed"
+        assert info.value.expected_status == "open"
+    with pytest.raises(InvalidTaskStatusError):
+        tasks.assign_task(task, assignee=creator)
+    task.reopen()
+    assert task.xurrent_status == "registered"  # nobody to go back to
+    with pytest.raises(InvalidTaskStatusError) as info:
+        tasks.reopen_task(task)
+    assert info.value.action == "reopen"
+    task.assign(creator)
+    assert task.xurrent_status == "assigned"
+    approval = tasks.create_task(
+        title="Approve", creator=creator, category="approval", assignee=creator
+    )
+    assert tasks.complete_task(approval).xurrent_status == "approved"
+
+
+def test_list_tasks_filters(in_account) -> None:
+    creator = people.get_service_user()
+    other = people.create_person("Bo", "bo@example.com")
+    team = people.create_team("Desk", members=(other,))
+    mine = tasks.create_task(title="mine", creator=creator, assignee=creator)
+    theirs = tasks.create_task(title="theirs", creator=other, assignee=team)
+    loose = tasks.create_task(title="loose", creator=creator)
+    tasks.complete_task(mine)
+    assert [t.id for t in tasks.list_tasks()] == [loose.id, theirs.id, mine.id]
+    assert [t.id for t in tasks.list_tasks(status=Task.Status.OPEN)] == [loose.id, theirs.id]
+    assert [t.id for t in tasks.list_tasks(status=Task.Status.COMPLETED)] == [mine.id]
+    assert [t.id for t in tasks.list_tasks(assignee=None)] == [loose.id]
+    assert [t.id for t in tasks.list_tasks(assignee=team)] == [theirs.id]
+    assert [t.id for t in tasks.list_tasks(assignee=creator)] == [mine.id]
+    assert [t.id for t in tasks.list_tasks(creator=other)] == [theirs.id]
+    assert [t.id for t in tasks.list_tasks(status="registered")] == [loose.id]
+    with pytest.raises(TaskValidationError):
+        tasks.list_tasks(status="nonsense")
+    # The REST API's filter language, through the same query layer.
+    assert [t.id for t in tasks.list_tasks(query={"id": f"{mine.id},{loose.id}"})] == [
+        loose.id,
+        mine.id,
+    ]
+    assert [
+        t.id for t in tasks.list_tasks(status=Task.Status.OPEN, query={"member": "", "team": "!"})
+    ] == [theirs.id]
+    with pytest.raises(tasks.QueryError) as info:
+        tasks.list_tasks(query={"colour": "red"})
+    assert info.value.field == "colour"
+
+
+def test_errors_and_tenancy(settings, in_account) -> None:
+    creator = people.get_service_user()
+    with pytest.raises(TaskValidationError) as info:
+        tasks.create_task(title="", creator=creator)
+    assert info.value.errors[0]["field"] == "subject"
+    with pytest.raises(TaskNotFound):
+        tasks.get_task(task_id=987654321)
+    task = tasks.create_task(title="private", creator=creator)
+    other = make_account(settings)
+    with tasks.account(other.slug, settings=settings), pytest.raises(TaskNotFound):
+        tasks.get_task(task_id=task.id)
+    assert tasks.get_task(task_id=task.id).title == "private"
+
+
+def test_no_account_selected_is_an_error() -> None:
+    with pytest.raises(tasks.TaskError, match="no account selected"):
+        tasks.get_task(task_id=1)
+
+
+def test_targets_follow_the_team_calendar(in_account, settings, account: AccountInfo) -> None:
+    spec = {
+        "time_zone": "Asia/Kolkata",
+        "hours": [{"weekday": "monday", "start": "10:00", "end": "11:00"}],
+    }
+    with session_scope(settings) as session:
+        row = calendar_store.do_create_calendar(
+            session, account.account_id, CalendarCreate.model_validate({"name": "Mon", **spec})
+        )
+    team = people.create_team("Weekly", calendar_id=row.id)
+    task = tasks.create_task(
+        title="Once a week", creator=people.get_service_user(), assignee=team, planned_duration=90
+    )
+    # 90 minutes of a one-hour-a-week calendar: the second Monday after assignment
+    assert task.completion_target_at == Calendar.from_spec(spec).add_service_minutes(
+        task.assigned_at, 90
+    )
+    assert task.completion_target_at - task.assigned_at > timedelta(days=7)
+    with pytest.raises(TaskValidationError) as info:
+        people.create_team("Nowhere", calendar_id=999_999)
+    assert info.value.errors[0]["field"] == "calendar_id"
+
+
+def _pending_levels(settings, task_id: int) -> dict[int, datetime]:
+    with session_scope(settings, write=False) as session:
+        rows = session.exec(
+            select(Timer).where(
+                Timer.task_id == task_id, Timer.kind == "escalation", Timer.state == "pending"
+            )
+        )
+        return {row.level: row.fire_at for row in rows}
+
+
+def test_escalation_policies_through_the_python_api(in_account, settings) -> None:
+    policy = policies.create_escalation_policy("Half", [{"percent": 50}, {"offset_minutes": 15}])
+    assert policies.get_escalation_policy(policy.id) == policy
+    assert policy in policies.list_escalation_policies()
+    team = people.create_team("Escalating", escalation_policy_id=policy.id)
+    creator = people.get_service_user()
+    task = tasks.create_task(title="Watched", creator=creator, assignee=team, planned_duration=60)
+    assert _pending_levels(settings, task.id) == {
+        1: task.assigned_at + timedelta(minutes=30),
+        2: task.completion_target_at + timedelta(minutes=15),
+    }
+    # new levels re-plan the open tasks before the call returns (no worker needed)
+    changed = policies.update_escalation_policy(policy, levels=[{"percent": 25}])
+    assert changed.levels == (
+        {"percent": 25, "offset_minutes": 0, "relative_to": "completion_target_at", "notify": []},
+    )
+    assert _pending_levels(settings, task.id) == {1: task.assigned_at + timedelta(minutes=15)}
+    # the account's default applies where no team or workflow names a policy
+    default = policies.create_escalation_policy("Default", [{"offset_minutes": 0}])
+    policies.set_account_escalation_policy(default)
+    plain = tasks.create_task(
+        title="Plain", creator=creator, assignee=people.create_team("Plain"), planned_duration=60
+    )
+    assert _pending_levels(settings, plain.id) == {1: plain.completion_target_at}
+    # what fired, when, for whom
+    moment = task.assigned_at + timedelta(minutes=15)
+    with time_machine.travel(moment, tick=False):
+        drain.fire_due(settings, limit=500)
+    [fired] = policies.get_task_escalations(task)
+    assert (fired["level"], fired["escalation_policy"]["id"]) == (1, policy.id)
+    assert fired["fire_at"] == moment.isoformat().replace("+00:00", "Z")
+    assert policies.get_task_escalations(plain) == []
+    # bad input names the field; nothing changes
+    with pytest.raises(TaskValidationError) as info:
+        policies.create_escalation_policy("Bad", [{"percent": 50, "offset_minutes": 5}])
+    assert info.value.errors[0]["field"].startswith("levels.0")
+    with pytest.raises(TaskValidationError) as info:
+        people.create_team("Nowhere", escalation_policy_id=999_999)
+    assert info.value.errors[0]["field"] == "escalation_policy_id"
+    with pytest.raises(TaskValidationError) as info:
+        policies.set_account_escalation_policy(999_999)
+    assert info.value.errors[0]["field"] == "escalation_policy_id"
+    assert [p.name for p in policies.list_escalation_policies()] == ["Half", "Default"]
