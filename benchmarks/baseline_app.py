@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import Flask, request
 from sqlmodel import Session
 
-from tasks_service.db import get_engine
-from tasks_service.models import Task
-from tasks_service.settings import get_settings
+from tasks_service.core.settings import get_settings
+from tasks_service.store.db import get_engine
+from tasks_service.store.models import Task
 
 app = Flask(__name__)
 engine = get_engine(get_settings())

@@ -1,4 +1,4 @@
-"""Completion targets: ``tasks_service.calendars`` against pandas and businesstimedelta.
+"""Completion targets: ``tasks_service.schedule.calendar`` against pandas and businesstimedelta.
 
     python3 -m uv run --locked --group bench python -m benchmarks.calendars [--cases N]
 
@@ -40,8 +40,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.common import ROOT, process_env, stack
-from tasks_service.calendars import Calendar
-from tests.calendar_oracle import Oracle
+from tasks_service.schedule.calendar import Calendar
+from tests.helpers.calendar_oracle import Oracle
 
 WORKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 #: zone -> (holiday country, first year of starts)
@@ -216,7 +216,7 @@ def run_ours(all_setups: list[Setup], sample: list[Case]) -> tuple[Row, list[dat
         micros.append(spent)
         results.append(result)
     median, p99 = summary(micros)
-    return Row("ours: tasks_service.calendars", len(sample), median, p99, 0), results
+    return Row("ours: tasks_service.schedule.calendar", len(sample), median, p99, 0), results
 
 
 def run_library(
@@ -277,11 +277,15 @@ def btd_add(rules: Any, start: datetime, minutes: int, setup: Setup) -> datetime
 
 
 def recompute_on_postgres(n: int) -> list[tuple[str, float]]:
-    from tasks_service import calendar_store, migrate, recompute
-    from tasks_service.db import session_scope
-    from tasks_service.identity import do_create_account, do_create_team
-    from tasks_service.models import Operation
-    from tasks_service.schemas import CalendarCreate, CalendarUpdate, TeamCreate
+    from tasks_service.commands import recompute
+    from tasks_service.identity.accounts import do_create_account
+    from tasks_service.identity.directory import do_create_team
+    from tasks_service.schedule import calendar_store
+    from tasks_service.store import migrate
+    from tasks_service.store.db import session_scope
+    from tasks_service.store.models import Operation
+    from tasks_service.store.schemas.calendars import CalendarCreate, CalendarUpdate
+    from tasks_service.store.schemas.directory import TeamCreate
     from workers.app import Submitter
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-calendars-"))
@@ -309,12 +313,10 @@ def recompute_on_postgres(n: int) -> list[tuple[str, float]]:
 
         def change(hours: tuple[str, str]) -> int:
             with session_scope(settings) as session:
-                calendar_store.do_update_calendar(
+                _row, op = calendar_store.do_update_calendar(
                     session, account_id, calendar_id, CalendarUpdate(hours=_hours(*hours))
                 )
-                op = recompute.do_request_recompute(
-                    session, account_id, None, {"calendar_id": calendar_id}
-                )
+                assert op is not None  # new hours: the change requested the recompute
                 return op.id or 0
 
         op_id = change(("08:00", "16:00"))

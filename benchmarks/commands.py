@@ -27,11 +27,11 @@ import requests
 from sqlmodel import func, select
 
 from benchmarks.common import free_port, process_env, stack, wait_http
-from tasks_service import migrate
-from tasks_service.db import session_scope
-from tasks_service.identity import do_create_account
-from tasks_service.models import Operation
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
+from tasks_service.identity.accounts import do_create_account
+from tasks_service.store import migrate
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
 

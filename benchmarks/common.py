@@ -12,8 +12,8 @@ from pathlib import Path
 import requests
 import sqlalchemy
 
-from tasks_service.db import reset_engines
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
+from tasks_service.store.db import reset_engines
 
 ROOT = Path(__file__).resolve().parent.parent
 

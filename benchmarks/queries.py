@@ -36,11 +36,12 @@ from sqlmodel import Session
 
 from benchmarks.common import ROOT, free_port, process_env, stack, wait_http
 from benchmarks.dataset import fill
-from tasks_service import migrate
-from tasks_service.identity import do_create_token
-from tasks_service.models import Task
-from tasks_service.paging import encode_cursor, list_statements, parse_list
-from tasks_service.queries import TASK_QUERY, task_list_conditions
+from tasks_service.identity.accounts import do_create_token
+from tasks_service.querying.lists import task_list_conditions
+from tasks_service.querying.paging import encode_cursor, list_statements, parse_list
+from tasks_service.querying.resources import TASK_QUERY
+from tasks_service.store import migrate
+from tasks_service.store.models import Task
 
 AIM_MS = 50.0
 DEEP_PAGE = 5_000

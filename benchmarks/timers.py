@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 
 from benchmarks.common import ROOT, free_port, process_env, stack
-from tasks_service.settings import Settings
+from tasks_service.core.settings import Settings
 
 WORKER_PROCESSES = 2
 
@@ -124,7 +124,7 @@ class PeakMemory:
 def _setup_alerts(settings: Settings, n: int, first: datetime, with_timers: bool) -> list[int]:
     """N tasks with alert_at spread over one minute from ``first``; with their alert
     timers (the service) or without (the baseline schedules its own)."""
-    from tasks_service.db import session_scope
+    from tasks_service.store.db import session_scope
 
     with session_scope(settings) as session:
         ids = session.execute(
@@ -176,11 +176,11 @@ def _summary(rows: list[tuple[str, float, float]], n: int) -> dict[str, float]:
 
 
 def delivery_lag(n: int, lead: float, timeout: float) -> list[tuple[str, dict[str, float]]]:
-    from tasks_service import migrate
-    from tasks_service.db import session_scope
-    from tasks_service.identity import do_create_account
-    from tasks_service.models import Webhook
-    from tasks_service.notifications import new_secret
+    from tasks_service.identity.accounts import do_create_account
+    from tasks_service.notify.transport.signing import new_secret
+    from tasks_service.store import migrate
+    from tasks_service.store.db import session_scope
+    from tasks_service.store.models import Webhook
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-timers-"))
     settings, drop = stack("postgres", workdir)
@@ -281,9 +281,9 @@ def delivery_lag(n: int, lead: float, timeout: float) -> list[tuple[str, dict[st
 
 
 def sweep_cost(future_counts: list[int], due: int, repeats: int) -> list[tuple[int, float, float]]:
-    from tasks_service import migrate, timers
-    from tasks_service.db import session_scope
-    from tasks_service.identity import do_create_account
+    from tasks_service.identity.accounts import do_create_account
+    from tasks_service.store import migrate, timers
+    from tasks_service.store.db import session_scope
 
     out = []
     for future in future_counts:

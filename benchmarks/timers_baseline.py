@@ -11,11 +11,12 @@ import os
 import requests
 from celery import Celery
 
-from tasks_service.db import session_scope
-from tasks_service.models import Task, Webhook, utcnow
-from tasks_service.notifications import signed_headers
-from tasks_service.serializers import iso, serialize_task
-from tasks_service.settings import get_settings
+from tasks_service.core.clock import iso, utcnow
+from tasks_service.core.settings import get_settings
+from tasks_service.notify.transport.signing import signed_headers
+from tasks_service.querying.serializers.tasks import serialize_task
+from tasks_service.store.db import session_scope
+from tasks_service.store.models import Task, Webhook
 
 app = Celery("timers_baseline", broker=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14"))
 # Celery's advice for ETA tasks on Redis: a visibility timeout beyond the furthest ETA.

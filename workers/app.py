@@ -32,6 +32,42 @@ FIRE_TIMERS = "tasks.fire_timers"
 DELIVER = "tasks.deliver"
 
 
+ROUTES = {
+    APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
+    RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
+    PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
+    # Background fan-outs (target recomputes) must not hold up commands.
+    PLAN_FANOUT: {"queue": MAINTENANCE_QUEUE},
+    RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
+    SWEEP_TIMERS: {"queue": TIMERS_QUEUE},
+    FIRE_TIMERS: {"queue": TIMERS_QUEUE},
+    DELIVER: {"queue": TIMERS_QUEUE},
+}
+
+
+def _beat_schedule(settings: Settings) -> dict[str, Any]:
+    schedule: dict[str, Any] = {
+        # The one-second sweep (DESIGN.md, "Time"): due timers to the workers.
+        "sweep-timers": {
+            "task": SWEEP_TIMERS,
+            "schedule": settings.timer_sweep_interval,
+            "options": {"queue": TIMERS_QUEUE, "expires": settings.timer_sweep_interval * 5},
+        },
+        "recover-operations": {
+            "task": RECOVER_OPERATIONS,
+            "schedule": settings.recovery_interval,
+            "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.recovery_interval * 2},
+        },
+    }
+    if settings.uses_embedded_broker:
+        schedule["prune-embedded-broker"] = {
+            "task": PRUNE_BROKER,
+            "schedule": 600.0,
+            "options": {"queue": MAINTENANCE_QUEUE, "expires": 600.0},
+        }
+    return schedule
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker_url": settings.effective_broker_url,
@@ -48,17 +84,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Each queue its own exchange and key: two queues bound to one direct exchange
         # with the same key would both receive every message.
         "task_queues": tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES),
-        "task_routes": {
-            APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
-            RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
-            PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
-            # Background fan-outs (target recomputes) must not hold up commands.
-            PLAN_FANOUT: {"queue": MAINTENANCE_QUEUE},
-            RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
-            SWEEP_TIMERS: {"queue": TIMERS_QUEUE},
-            FIRE_TIMERS: {"queue": TIMERS_QUEUE},
-            DELIVER: {"queue": TIMERS_QUEUE},
-        },
+        "task_routes": ROUTES,
         # Publishing must not hang a web request for long when the broker is down: after
         # these retries the API withdraws the operation and answers 503 (web/submit.py).
         "task_publish_retry_policy": {
@@ -69,30 +95,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "timezone": "UTC",
         "enable_utc": True,
-        "beat_schedule": {
-            # The one-second sweep (DESIGN.md, "Time"): due timers to the workers.
-            "sweep-timers": {
-                "task": SWEEP_TIMERS,
-                "schedule": settings.timer_sweep_interval,
-                "options": {"queue": TIMERS_QUEUE, "expires": settings.timer_sweep_interval * 5},
-            },
-            "recover-operations": {
-                "task": RECOVER_OPERATIONS,
-                "schedule": settings.recovery_interval,
-                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.recovery_interval * 2},
-            },
-        },
+        "beat_schedule": _beat_schedule(settings),
         "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
     }
     if settings.uses_embedded_broker:
         config["broker_transport"] = "workers.transport:SQLiteTransport"
-        config["beat_schedule"]["prune-embedded-broker"] = {
-            "task": PRUNE_BROKER,
-            "schedule": 600.0,
-            "options": {"queue": MAINTENANCE_QUEUE, "expires": 600.0},
-        }
     else:
         options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 3}
         if settings.broker_prefix:

@@ -19,6 +19,7 @@ from typing import Any
 from kombu.transport import sqlalchemy as kombu_sqla
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
+
 from tasks_service.core.settings import get_settings
 
 

@@ -2,7 +2,7 @@
 processes, local receivers (HTTP, SMTP), an in-process world with a controlled clock,
 a calendar oracle. Test modules import from here, never from one another."""
 
-from tests.helpers.api import Api, assert_error, links
+from tests.helpers.api import Api, assert_error, error_fields, links
 from tests.helpers.processes import (
     CLI,
     ROOT,
@@ -39,6 +39,7 @@ __all__ = [
     "SmtpSink",
     "World",
     "assert_error",
+    "error_fields",
     "free_port",
     "http_ready",
     "links",

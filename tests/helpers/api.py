@@ -96,3 +96,9 @@ def assert_error(response: TestResponse, status: int, code: str, field: str | No
     if field is not None:
         assert field in {e["field"] for e in body["errors"]}, body
     return body
+
+
+def error_fields(response: TestResponse) -> list[tuple[str, str]]:
+    """The (field, code) pairs of an error response, in order."""
+    body = response.get_json()
+    return [(e["field"], e["code"]) for e in body["errors"]]

@@ -1,5 +1,5 @@
-"""A slow, obviously-right calendar: the oracle that ``tasks_service.calendars`` is
-checked against (by the property tests, and by ``benchmarks/calendars.py``).
+"""A slow, obviously-right calendar: the oracle that ``schedule.calendar`` is checked
+against (by the property tests, and by ``benchmarks/calendars.py``).
 
 It shares no code with the implementation. It walks real time one UTC minute at a
 time, asks the zone what the wall clock shows (``datetime.fromtimestamp``), and decides

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from tasks_service import people, policies, tasks
 from tasks_service.commands import drain
 from tasks_service.schedule import calendar_store
 from tasks_service.schedule.calendar import Calendar
+from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Timer
 from tasks_service.store.schemas.calendars import CalendarCreate
@@ -126,6 +129,38 @@ def test_errors_and_tenancy(settings, in_account) -> None:
     with tasks.account(other.slug, settings=settings), pytest.raises(TaskNotFound):
         tasks.get_task(task_id=task.id)
     assert tasks.get_task(task_id=task.id).title == "private"
+
+
+def test_update_task_keeps_a_change_made_while_it_waited(
+    in_account, settings, account: AccountInfo
+) -> None:
+    """``update_task(patient=...)`` merges the patient into the task's custom fields as
+    read under the row lock it writes them with: another writer's change, committed
+    while the call waited for that lock, is kept (it was lost when the fields were read
+    in a transaction of their own, before the one that wrote them)."""
+    task = tasks.create_task(
+        title="Chart", creator=people.get_service_user(), custom_fields={"ward": 1}
+    )
+    holding = threading.Event()
+
+    def other_writer() -> None:
+        with session_scope(settings) as session:
+            row = lookups.lock(session, models.Task, account.account_id, task.id)
+            holding.set()
+            time.sleep(1.0)  # the update below starts meanwhile, and waits for the row
+            row.custom_fields = {"ward": 2, "bed": 7}
+            session.add(row)
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert holding.wait(10)
+    updated = tasks.update_task(task, patient="p-1")
+    writer.join(10)
+    assert updated.custom_fields == {"ward": 2, "bed": 7, "patient": "p-1"}
+    assert tasks.get_task(task.id).custom_fields == {"ward": 2, "bed": 7, "patient": "p-1"}
+    # given with custom fields of its own, the patient joins those
+    again = tasks.update_task(task, patient="p-2", custom_fields={"bed": 8})
+    assert again.custom_fields == {"ward": 2, "bed": 8, "patient": "p-2"}
 
 
 def test_no_account_selected_is_an_error() -> None:

@@ -10,9 +10,17 @@ import time_machine
 from sqlmodel import select
 
 from tasks_service.commands import firing
+from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import DeliveryState
-from tasks_service.notify.delivery import Sender, claimed, do_claim_due, do_record_attempts
+from tasks_service.notify.delivery import (
+    Sender,
+    claimed,
+    do_claim_due,
+    do_record_attempts,
+    retry_delay,
+)
 from tasks_service.notify.outbox import Outbox
+from tasks_service.notify.transport.outcome import Outcome
 from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Delivery, Webhook
@@ -78,3 +86,70 @@ def test_an_attempt_that_could_outlast_its_claim_gives_the_claim_back(world: Wor
     with session_scope(world.settings, write=False) as session:
         stored = session.get(Delivery, mine[0][0].id)
         assert (stored.state, stored.claimed_at, stored.attempts) == ("pending", None, 0)
+
+
+def test_backoff_doubles_from_the_base_is_jittered_and_capped() -> None:
+    settings = Settings(webhook_retry_base=2.0, webhook_retry_max=60.0)
+    for attempts, full in [(1, 2.0), (2, 4.0), (3, 8.0), (5, 32.0), (6, 60.0), (12, 60.0)]:
+        delays = [retry_delay(settings, attempts, None) for _ in range(200)]
+        assert all(full / 2 <= delay <= full for delay in delays), (attempts, min(delays))
+        assert max(delays) - min(delays) > full / 10  # jittered: senders spread out
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    settings = Settings(webhook_retry_base=2.0, webhook_retry_max=60.0)
+    assert all(retry_delay(settings, 1, 30.0) == 30.0 for _ in range(50))
+    assert retry_delay(settings, 1, 86_400.0) == 60.0
+    assert 1.0 <= retry_delay(settings, 1, 0.0) <= 2.0  # "now" is no reason to hurry
+
+
+@pytest.mark.parametrize(
+    ("outcome", "delivered", "retryable"),
+    [
+        (Outcome(status=200), True, False),
+        (Outcome(status=204), True, False),
+        (Outcome(status=429), False, True),
+        (Outcome(status=500), False, True),
+        (Outcome(status=503), False, True),
+        (Outcome(error="ConnectTimeout: timed out"), False, True),
+        (Outcome(status=400), False, False),
+        (Outcome(status=410), False, False),
+        (Outcome(error="refused: 10.0.0.1 is not public"), False, False),
+    ],
+)
+def test_which_outcomes_are_tried_again(outcome: Outcome, delivered: bool, retryable: bool) -> None:
+    assert (outcome.delivered, outcome.retryable) == (delivered, retryable)
+
+
+def test_attempts_recorded_pending_after_a_backoff_then_dead(world: World) -> None:
+    """A 5xx is tried again after the backoff; at the last attempt, or on a 4xx, the
+    delivery is dead."""
+    world.webhook(["task.created"])
+    task = world.task(T0)
+    with session_scope(world.settings, write=False) as session:
+        [delivery_id] = session.exec(select(Delivery.id).where(Delivery.task_id == task.id)).all()
+    base = world.settings.webhook_retry_base
+    for attempt, outcome in enumerate([Outcome(status=500), Outcome(status=503)], start=1):
+        now = T0 + timedelta(hours=attempt)
+        with time_machine.travel(now, tick=False):
+            with session_scope(world.settings) as session:
+                assert delivery_id in do_claim_due(session, now, 10_000)
+            with session_scope(world.settings) as session:
+                [state] = do_record_attempts(session, world.settings, [(delivery_id, now, outcome)])
+        assert state == DeliveryState.pending
+        with session_scope(world.settings, write=False) as session:
+            stored = session.get(Delivery, delivery_id)
+        full = base * 2 ** (attempt - 1)
+        assert stored.attempts == attempt
+        assert now + timedelta(seconds=full / 2) <= stored.next_attempt_at
+        assert stored.next_attempt_at <= now + timedelta(seconds=full)
+    now = T0 + timedelta(hours=3)
+    with time_machine.travel(now, tick=False):
+        with session_scope(world.settings) as session:
+            assert delivery_id in do_claim_due(session, now, 10_000)
+        with session_scope(world.settings) as session:
+            attempts = [(delivery_id, now, Outcome(status=410))]
+            assert do_record_attempts(session, world.settings, attempts) == [DeliveryState.dead]
+    with session_scope(world.settings, write=False) as session:
+        stored = session.get(Delivery, delivery_id)
+    assert (stored.state, stored.attempts, stored.last_status) == ("dead", 3, 410)

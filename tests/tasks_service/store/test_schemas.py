@@ -1,4 +1,5 @@
-"""Input validation: every bad field named, with a code; nothing silently ignored."""
+"""Each resource's shape: input validation names every bad field, with a code, and
+ignores nothing; the field lists derived from the shapes leave no field out."""
 
 from __future__ import annotations
 
@@ -6,9 +7,55 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tasks_service.commands.task_change import PLAIN_FIELDS
 from tasks_service.core.errors import TaskValidationError
 from tasks_service.core.validation import provided, validate
-from tasks_service.store.schemas.tasks import TASK_READONLY, TaskCreate, TaskUpdate
+from tasks_service.store.schemas.calendars import (
+    CALENDAR_READONLY,
+    CalendarCreate,
+    CalendarPublic,
+    CalendarUpdate,
+)
+from tasks_service.store.schemas.directory import (
+    ACCOUNT_READONLY,
+    PERSON_READONLY,
+    TEAM_READONLY,
+    AccountPublic,
+    AccountUpdate,
+    PersonCreate,
+    PersonPublic,
+    PersonUpdate,
+    TeamCreate,
+    TeamPublic,
+    TeamUpdate,
+)
+from tasks_service.store.schemas.messages import (
+    WEBHOOK_READONLY,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookUpdate,
+)
+from tasks_service.store.schemas.policies import ESCALATION_POLICY_READONLY as POLICY_READONLY
+from tasks_service.store.schemas.policies import (
+    EscalationPolicyCreate,
+    EscalationPolicyPublic,
+    EscalationPolicyUpdate,
+)
+from tasks_service.store.schemas.shape import field_names, pick
+from tasks_service.store.schemas.tasks import (
+    TASK_COLLECTION_FIELDS,
+    TASK_FIELDS,
+    TASK_READONLY,
+    TaskCreate,
+    TaskPublic,
+    TaskUpdate,
+)
+from tasks_service.store.schemas.workflows import (
+    WORKFLOW_READONLY,
+    WorkflowCreate,
+    WorkflowPublic,
+    WorkflowUpdate,
+)
 
 
 def errors_of(model: type, data: object, readonly: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -99,3 +146,43 @@ def test_update_tracks_what_was_sent_and_refuses_null_for_required() -> None:
 
 def test_body_must_be_an_object() -> None:
     assert errors_of(TaskCreate, [1, 2]) == {"body": "invalid_type"}
+
+
+SHAPES = [
+    (TaskPublic, (TaskCreate, TaskUpdate), TASK_READONLY),
+    (WorkflowPublic, (WorkflowCreate, WorkflowUpdate), WORKFLOW_READONLY),
+    (PersonPublic, (PersonCreate, PersonUpdate), PERSON_READONLY),
+    (TeamPublic, (TeamCreate, TeamUpdate), TEAM_READONLY),
+    (AccountPublic, (AccountUpdate,), ACCOUNT_READONLY),
+    (CalendarPublic, (CalendarCreate, CalendarUpdate), CALENDAR_READONLY),
+    (EscalationPolicyPublic, (EscalationPolicyCreate, EscalationPolicyUpdate), POLICY_READONLY),
+    (WebhookCreated, (WebhookCreate, WebhookUpdate), WEBHOOK_READONLY),
+]
+
+
+@pytest.mark.parametrize(
+    ("public", "writable", "readonly"), SHAPES, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_every_shown_field_is_writable_or_refused_as_readonly(public, writable, readonly) -> None:
+    """The readonly lists derive from the shapes: what a GET shows is either taken by an
+    input model under that name or refused as readonly when sent, never ignored."""
+    names = {name for model in writable for name in (*model.model_fields, *field_names(model))}
+    assert not readonly & names
+    for field in field_names(public):
+        assert field in names or field in readonly, (public.__name__, field)
+        if field not in names:
+            assert errors_of(writable[-1], {field: None}, readonly) == {field: "readonly"}
+
+
+def test_every_writable_task_field_is_applied() -> None:
+    """A writable field is copied onto the task (``PLAIN_FIELDS``, derived), decided
+    (status, assignee), or written apart (labels, note, the workflow): none is dropped."""
+    handled = {"status", "team_id", "member_id", "labels", "note", "workflow_id"}
+    assert set(TaskCreate.model_fields) <= set(PLAIN_FIELDS) | handled
+    assert not set(PLAIN_FIELDS) & handled
+
+
+def test_a_collection_shows_only_fields_of_its_resource() -> None:
+    assert set(TASK_COLLECTION_FIELDS) < set(TASK_FIELDS) == set(field_names(TaskPublic))
+    with pytest.raises(ValueError, match="colour"):
+        pick(TaskPublic, ["id", "colour"])
