@@ -19,8 +19,8 @@ from tasks_service.core.clock import utcnow
 from tasks_service.core.validation import provided, validate
 from tasks_service.schedule.calendar import Calendar
 from tasks_service.store import background, lookups
-from tasks_service.store.models import Account, Operation, Task, Team, Workflow
 from tasks_service.store.models import Calendar as CalendarRow
+from tasks_service.store.models import Operation, Task
 from tasks_service.store.schemas.calendars import (
     RULES,
     CalendarCreate,
@@ -69,20 +69,10 @@ BUILT = BuiltCalendars()
 
 
 def applicable_calendar_id(session: Session, task: Task) -> int | None:
-    """The id of the calendar the task uses, None for 24x7. Loads by primary key, so
-    rows already in the session (the team just checked, the workflow locked) are free."""
+    """The id of the calendar the task uses, None for 24x7."""
     if task.work_hours_are_24x7:
         return None
-    if task.team_id is not None:
-        team = session.get(Team, task.team_id)
-        if team is not None and team.calendar_id is not None:
-            return team.calendar_id
-    if task.workflow_id is not None:
-        workflow = session.get(Workflow, task.workflow_id)
-        if workflow is not None and workflow.calendar_id is not None:
-            return workflow.calendar_id
-    account = session.get(Account, task.account_id)
-    return account.calendar_id if account is not None else None
+    return lookups.named_for(session, task, "calendar_id")
 
 
 def calendar_by_id(session: Session, calendar_id: int | None) -> Calendar:

@@ -38,7 +38,6 @@ from tasks_service.schedule.targets import clock_start
 from tasks_service.schedule.timing import Timed
 from tasks_service.store import background, lookups
 from tasks_service.store.models import (
-    Account,
     EscalationPolicy,
     Operation,
     Person,
@@ -46,7 +45,6 @@ from tasks_service.store.models import (
     TaskEscalation,
     Team,
     Timer,
-    Workflow,
 )
 from tasks_service.store.schemas.policies import (
     EscalationLevel,
@@ -60,22 +58,9 @@ _TAKEN = "another escalation policy has this name"
 # --- which policy, and when each level is due -----------------------------------------
 
 
-def applicable_policy_id(session: Session, task: Timed) -> int | None:
-    """The team's policy, the workflow's, the account's; None: no escalation."""
-    if task.team_id is not None:
-        team = session.get(Team, task.team_id)
-        if team is not None and team.escalation_policy_id is not None:
-            return team.escalation_policy_id
-    if task.workflow_id is not None:
-        workflow = session.get(Workflow, task.workflow_id)
-        if workflow is not None and workflow.escalation_policy_id is not None:
-            return workflow.escalation_policy_id
-    account = session.get(Account, task.account_id)
-    return account.escalation_policy_id if account is not None else None
-
-
 def policy_of(session: Session, task: Timed) -> EscalationPolicy | None:
-    policy_id = applicable_policy_id(session, task)
+    """The team's policy, the workflow's, the account's; None: no escalation."""
+    policy_id = lookups.named_for(session, task, "escalation_policy_id")
     return None if policy_id is None else session.get(EscalationPolicy, policy_id)
 
 

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlmodel import Session, SQLModel, select
 
@@ -99,6 +99,30 @@ def check_ref(
     Raises: TaskValidationError (``field``, code ``not_found``)."""
     if row_id is not None and find(session, model, account_id, row_id) is None:
         raise field_error(field, "not_found", f"no {NAMES[model]} {row_id}")
+
+
+class HasContainers(Protocol):
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def workflow_id(self) -> int | None: ...
+
+
+def named_for(session: Session, task: HasContainers, field: str) -> int | None:
+    """What applies to a task of what its team, workflow and account name in ``field``
+    (``calendar_id``, ``escalation_policy_id``): its team's, else its workflow's, else
+    the account's (None: none names one). By primary key, so rows already in the
+    session (the team just checked, the workflow locked) cost no query."""
+    for model, row_id in ((Team, task.team_id), (Workflow, task.workflow_id)):
+        if row_id is not None:
+            row = session.get(model, row_id)
+            if row is not None and getattr(row, field) is not None:
+                named: int = getattr(row, field)
+                return named
+    account = session.get(Account, task.account_id)
+    return None if account is None else getattr(account, field)
 
 
 def get_account(session: Session, account_id: int) -> Account:

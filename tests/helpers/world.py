@@ -10,7 +10,7 @@ import time_machine
 from sqlmodel import select
 
 from tasks_service.commands import drain, task_commands, workflows
-from tasks_service.commands.firing import Fired
+from tasks_service.commands.firing import Fired, Firing
 from tasks_service.core.settings import Settings
 from tasks_service.identity import accounts, directory
 from tasks_service.notify.outbox import Outbox
@@ -94,6 +94,10 @@ class World:
     def get(self, task_id: int) -> Task:
         with session_scope(self.settings, write=False) as session:
             return session.get(Task, task_id)
+
+    def firing(self) -> Firing:
+        """A firing transaction at this moment (the clock as the test set it)."""
+        return Firing(self.settings, Outbox(self.settings))
 
     def fire_due(self, at: datetime) -> Fired:
         """What a woken worker does at ``at``: claim the due timers and fire them in one

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import AccountInfo, Api, make_account
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) >= {"message", "code", "errors"}, body
-    assert body["code"] == code, body
-    assert isinstance(body["errors"], list)
-    if field is not None:
-        assert field in {e["field"] for e in body["errors"]}, body
-    return body
+from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
 def test_root_needs_no_authentication(anon: Api) -> None:

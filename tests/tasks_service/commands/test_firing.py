@@ -6,30 +6,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 from sqlmodel import select
 
 from tasks_service.commands import firing
 from tasks_service.core.statuses import DeliveryState, TimerKind
 from tasks_service.notify.delivery import do_claim_due
-from tasks_service.notify.outbox import Outbox
 from tasks_service.schedule import timers
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Delivery, TaskEvent, Timer, Webhook
-from tests.helpers import AccountInfo, World
+from tests.helpers import World
 
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
-
-
-def _firing(world: World) -> firing.Firing:
-    """A firing transaction at this moment (the clock as the test set it)."""
-    return firing.Firing(world.settings, Outbox(world.settings))
 
 
 def test_a_late_timer_fires_flagged_late(world: World) -> None:
@@ -108,7 +96,7 @@ def test_finished_tasks_do_not_alert(world: World) -> None:
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         for timer_id in ids:
             with session_scope(world.settings) as session:
-                firing.do_fire_timer(session, _firing(world), timer_id)
+                firing.do_fire_timer(session, world.firing(), timer_id)
     assert world.get(task.id).alert_sent_at is None
     assert world.timer_actions(task.id) == []
 

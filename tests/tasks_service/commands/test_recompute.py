@@ -14,12 +14,7 @@ from tasks_service.store.db import session_scope
 from tasks_service.store.models import Operation, OperationBatch, TaskEvent
 from tasks_service.store.schemas.calendars import CalendarUpdate
 from tasks_service.store.schemas.directory import TeamUpdate
-from tests.helpers import MONDAY_10, AccountInfo, World, office, utc
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
+from tests.helpers import MONDAY_10, World, office, utc
 
 
 def test_recompute_moves_the_targets_of_open_tasks_in_batches(

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from tasks_service.commands import firing
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import DeliveryState
 from tasks_service.notify.delivery import (
@@ -19,24 +18,13 @@ from tasks_service.notify.delivery import (
     do_record_attempts,
     retry_delay,
 )
-from tasks_service.notify.outbox import Outbox
 from tasks_service.notify.transport.outcome import Outcome
 from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Delivery, Webhook
-from tests.helpers import AccountInfo, World
+from tests.helpers import World
 
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
-
-
-def _firing(world: World) -> firing.Firing:
-    """A firing transaction at this moment (the clock as the test set it)."""
-    return firing.Firing(world.settings, Outbox(world.settings))
 
 
 def test_a_delivery_message_whose_claim_was_taken_again_sends_nothing(world: World) -> None:

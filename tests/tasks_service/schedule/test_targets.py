@@ -5,18 +5,12 @@ which calendar a task uses, the stopped clock in waiting_for_customer,
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from tasks_service.schedule.calendar import Calendar
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import TaskEvent
-from tests.helpers import MONDAY_10, AccountInfo, World, office, utc
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
+from tests.helpers import MONDAY_10, World, office, utc
 
 
 def test_no_calendar_anywhere_means_24x7(world: World) -> None:

@@ -6,28 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 
 from tasks_service.commands import firing, recompute
-from tasks_service.notify.outbox import Outbox
 from tasks_service.schedule import calendar_store, timers
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Timer
 from tasks_service.store.schemas.calendars import CalendarUpdate
-from tests.helpers import MONDAY_10, AccountInfo, World, office, utc
+from tests.helpers import MONDAY_10, World, office, utc
 
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
-
-
-def _firing(world: World) -> firing.Firing:
-    """A firing transaction at this moment (the clock as the test set it)."""
-    return firing.Firing(world.settings, Outbox(world.settings))
 
 
 def test_alert_timer_moves_rearms_and_cancels(world: World) -> None:
@@ -69,9 +57,9 @@ def test_a_claim_takes_a_timer_once_and_a_stale_claim_is_taken_again(world: Worl
         assert first[0] in timers.do_claim_due(session, later)
     with time_machine.travel(later, tick=False):
         with session_scope(world.settings) as session:
-            assert firing.do_fire_timer(session, _firing(world), first[0]) == "alert"
+            assert firing.do_fire_timer(session, world.firing(), first[0]) == "alert"
         with session_scope(world.settings) as session:  # a duplicate message
-            assert firing.do_fire_timer(session, _firing(world), first[0]) is None
+            assert firing.do_fire_timer(session, world.firing(), first[0]) is None
     with session_scope(world.settings, write=False) as session:
         assert session.get(Timer, first[0]).attempts == 2
 

@@ -14,12 +14,7 @@ from tasks_service.core.errors import NotFound, TaskNotFound, TaskValidationErro
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Person, Task, Team
-from tests.helpers import AccountInfo, World, make_account, utc
-
-
-@pytest.fixture
-def world(settings, account: AccountInfo) -> World:
-    return World(settings, account)
+from tests.helpers import World, make_account, utc
 
 
 def test_another_accounts_row_is_not_there(world: World, settings) -> None:
