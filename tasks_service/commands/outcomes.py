@@ -120,7 +120,7 @@ class OutcomeWatcher:
                 self._stopping.wait(1.0)
 
     def _listen_postgres(self) -> None:
-        import psycopg
+        import psycopg  # here: only PostgreSQL listens; SQLite never loads the driver
 
         url = make_url(self.settings.effective_database_url).set(drivername="postgresql")
         with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tasks_service.core.clock import iso, utcnow
-from tasks_service.core.errors import Conflict, NotFound
+from tasks_service.core.errors import Conflict
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import DeliveryChannel, DeliveryState
 from tasks_service.notify.message import Message
@@ -33,6 +33,7 @@ from tasks_service.notify.personal import notify_people
 from tasks_service.notify.transport import http
 from tasks_service.notify.transport.outcome import Outcome
 from tasks_service.notify.transport.smtp import send_email
+from tasks_service.store import lookups
 from tasks_service.store.db import claim_rows, is_postgres
 from tasks_service.store.models import Delivery, Person, Webhook
 
@@ -303,9 +304,9 @@ def _disable(
 
 def do_retry(session: Session, account_id: int, webhook_id: int, delivery_id: int) -> Delivery:
     """Send a dead delivery again (same webhook-id). Raises: NotFound; Conflict."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.account_id != account_id or delivery.webhook_id != webhook_id:
-        raise NotFound(f"no delivery {delivery_id}")
+    delivery = lookups.find(session, Delivery, account_id, delivery_id)
+    if delivery is None or delivery.webhook_id != webhook_id:
+        raise lookups.not_found(Delivery, delivery_id)
     if delivery.state != DeliveryState.dead:
         raise Conflict(f"delivery {delivery_id} is {delivery.state}, not dead")
     delivery.state, delivery.next_attempt_at, delivery.attempts = (

@@ -8,7 +8,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from tasks_service.core.clock import utcnow
-from tasks_service.core.errors import NotFound
+from tasks_service.store import lookups
 from tasks_service.store.models import Notification
 
 
@@ -31,12 +31,14 @@ def unread_count(session: Session, person_id: int) -> int:
     return int(session.exec(query).one())
 
 
-def do_mark(session: Session, person_id: int, notification_id: int, read: bool) -> Notification:
+def do_mark(
+    session: Session, account_id: int, person_id: int, notification_id: int, read: bool
+) -> Notification:
     """Mark one of the person's notifications read (or unread). Raises: NotFound (also
     for someone else's)."""
-    row = session.get(Notification, notification_id)
+    row = lookups.find(session, Notification, account_id, notification_id)
     if row is None or row.person_id != person_id:
-        raise NotFound(f"no notification {notification_id}")
+        raise lookups.not_found(Notification, notification_id)
     if read and row.read_at is None:
         row.read_at = utcnow()
     elif not read:

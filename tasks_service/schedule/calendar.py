@@ -97,7 +97,7 @@ class Calendar:
         self._holidays: set[date] = set(spec.holidays)
         self._country = None
         if spec.holiday_country:
-            import holidays
+            import holidays  # here: it takes 150 ms to import, and most calendars need none
 
             self._country = holidays.country_holidays(
                 spec.holiday_country, subdiv=spec.holiday_subdivision

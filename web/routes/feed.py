@@ -40,7 +40,8 @@ def my_unread_count() -> Response:
 def mark_notification(notification_id: int) -> Response:
     data = parse_body(NotificationUpdate, NOTIFICATION_READONLY)
     with session_scope(settings()) as session:
-        row = feed.do_mark(session, actor().person_id, notification_id, data.read)
+        who = actor()
+        row = feed.do_mark(session, who.account_id, who.person_id, notification_id, data.read)
         return json_response(serialize_notification(row))
 
 
