@@ -1,11 +1,10 @@
-"""The 4me filter language on task and workflow collections (table-driven)."""
+"""The 4me filter language on task and workflow collections over REST (table-driven;
+the language in-process: ``tests/tasks_service/querying/test_filters.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tasks_service.querying.filters import QueryError, parse_filters
-from tasks_service.querying.resources import TASK_QUERY
 from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
@@ -145,16 +144,6 @@ def test_workflow_filters(api: Api, account: AccountInfo) -> None:
     )
     tops = api.get(f"/v1/workflows/{first['id']}/tasks?impact=top").get_json()
     assert [t["subject"] for t in tops] == ["In one"]
-
-
-def test_filters_are_anded_and_reserved_parameters_skipped() -> None:
-    condition = parse_filters(
-        TASK_QUERY, [("status", "assigned"), ("impact", "high"), ("page", "2"), ("sort", "-id")]
-    )
-    assert " AND " in str(condition)
-    with pytest.raises(QueryError) as info:
-        parse_filters(TASK_QUERY, [("bogus!", "1")])
-    assert info.value.field == "bogus"
 
 
 SORTS = [
