@@ -119,22 +119,23 @@ def _fire_together(session: Session, settings: Settings, timer_ids: list[int]) -
 
 def _fire_one_by_one(session: Session, settings: Settings, timer_ids: list[int]) -> Fired:
     out = Fired(claimed=len(timer_ids))
-    firing = Firing(settings, Outbox(settings))
-    emitted = firing.outbox.emitted
+    outbox = Outbox(settings)
+    emitted = outbox.emitted
     rows = session.exec(select(Timer.id, Timer.task_id).where(col(Timer.id).in_(timer_ids)))
     in_task_order = sorted((task_id, timer_id) for timer_id, task_id in rows if timer_id)
     for _task_id, timer_id in in_task_order:
         before = len(emitted)
         try:
             with session.begin_nested():
-                out.acted += do_fire_timer(session, firing, timer_id) is not None
+                # each at its own moment: one after another, later ones may be late
+                out.acted += do_fire_timer(session, Firing(settings, outbox), timer_id) is not None
         except (OperationalError, InterfaceError):
             raise
         except Exception:
             del emitted[before:]
             out.failed.append(timer_id)
             log.exception("timer_failed", timer_id=timer_id)
-    out.to_send = claim_emitted(session, firing.outbox, utcnow())
+    out.to_send = claim_emitted(session, outbox, utcnow())
     return out
 
 

@@ -27,7 +27,7 @@ def notify_people(
     """Feed entries (and emails, not before ``message.email_not_before``) for these
     people. Keys as for webhooks (``Message.key`` of ``subject``, then the channel and
     the person): replays add nothing. Returns how many messages are new."""
-    summary = (message.summary or message.event)[:500]
+    summary = message.summary or message.event  # a feed entry keeps the first 500
     base = message.key(subject)
     feed: dict[str, Notification] = {}
     mail: dict[str, Delivery] = {}
@@ -44,7 +44,7 @@ def notify_people(
                 task_id=task_id,
                 key=key,
                 event=message.event,
-                summary=summary,
+                summary=summary[:500],
                 payload=payload,
             )
         if outbox.email and f"email:{message.event}" not in outs:
