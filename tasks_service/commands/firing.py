@@ -23,8 +23,9 @@ from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind
 from tasks_service.identity.audience import recipients
 from tasks_service.notify.delivery import Claimed, claim_emitted
+from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
-from tasks_service.notify.publish import Message, publish
+from tasks_service.notify.publish import publish
 from tasks_service.schedule import escalation, timers
 from tasks_service.schedule.calendar_store import calendar_by_id
 from tasks_service.store.models import Task, Timer

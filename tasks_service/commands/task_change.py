@@ -31,8 +31,9 @@ from tasks_service.core.statuses import (
     ensure_transition,
 )
 from tasks_service.identity.directory import is_team_member
+from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
-from tasks_service.notify.publish import Message, publish
+from tasks_service.notify.publish import publish
 from tasks_service.schedule import targets, timers
 from tasks_service.store import lookups
 from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team

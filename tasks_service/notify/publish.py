@@ -29,8 +29,6 @@ from tasks_service.notify.personal import notify_people
 from tasks_service.querying.serializers.tasks import serialize_task
 from tasks_service.store.models import Delivery, Task, Webhook
 
-__all__ = ["Message", "publish"]
-
 
 def publish(session: Session, outbox: Outbox, task: Task, messages: Sequence[Message]) -> int:
     """Publish ``messages`` about ``task`` through ``outbox``: to the webhooks that want
