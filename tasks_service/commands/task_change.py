@@ -220,9 +220,9 @@ def _messages(creating: bool, diff: dict[str, list[Any]], now: datetime) -> list
     """The events a change makes (README, "Notifications")."""
     assigned = "team_id" in diff or "member_id" in diff
     if creating:
-        # created assigned: its people hear of it (webhooks have task.created)
-        people = [Message("task.assigned", now, to_webhooks=False)] if assigned else []
-        return [Message("task.created", now), *people]
+        # created with an assignee: assigned too, on every channel (webhooks, feed, email)
+        created = ["task.created", "task.assigned"] if assigned else ["task.created"]
+        return [Message(event, now) for event in created]
     events = ["task.updated"]
     if "status" in diff:
         events.append("task.status_changed")

@@ -18,8 +18,9 @@ class Message:
     every key it is stored under, so a replay adds nothing. ``people``: whom it tells
     (None: those the event concerns, ``identity.audience``); ``summary``: the title of
     their feed entry and email; ``email_not_before``: mail held (to service hours);
-    ``extra``: more fields for its payload; ``to_webhooks``: False for an event that
-    webhooks hear of otherwise (a task created assigned is their ``task.created``).
+    ``extra``: more fields for its payload. Every message goes to the webhooks that
+    subscribe to its event and, for people's events, to the people it concerns: every
+    channel hears of the same events.
     """
 
     event: str
@@ -29,7 +30,6 @@ class Message:
     people: list[int] | None = None
     summary: str | None = None
     email_not_before: datetime | None = None
-    to_webhooks: bool = True
 
     def key(self, subject: str) -> str:
         """The start of every key this message is stored under (then channel, receiver)."""

@@ -34,8 +34,7 @@ def publish(session: Session, outbox: Outbox, task: Task, messages: Sequence[Mes
     """Publish ``messages`` about ``task`` through ``outbox``: to the webhooks that want
     each, and to the people each concerns. The task is serialized once, and only when
     someone is to hear of it. Returns how many messages are new."""
-    wanted = any(message.to_webhooks for message in messages)
-    hooks = outbox.hooks_of(session, task.account_id) if wanted else []
+    hooks = outbox.hooks_of(session, task.account_id)
     audiences = [(message, *_audience(session, task, message, hooks)) for message in messages]
     if not any(to_hooks or to_people for _m, to_hooks, to_people in audiences):
         return 0
@@ -71,7 +70,7 @@ def _audience(
     session: Session, task: Task, message: Message, hooks: list[Webhook]
 ) -> tuple[list[Webhook], list[int]]:
     """The webhooks and the people that are to hear of ``message``."""
-    to_hooks = [h for h in hooks if message.event in h.events] if message.to_webhooks else []
+    to_hooks = [h for h in hooks if message.event in h.events]
     to_people: list[int] = []
     if message.event in PEOPLE_EVENTS:
         people = message.people
