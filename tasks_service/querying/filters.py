@@ -22,13 +22,15 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, and_, case, or_, true
 
 from tasks_service.core.errors import TaskError
+from tasks_service.core.validation import Moment
 
 
 class QueryError(TaskError):
@@ -192,18 +194,29 @@ def parse_fields(resource: ResourceQuery, text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["id", *names]))
 
 
-def _parse_moment(spec: FieldSpec, text: str) -> datetime:
+#: A date-time in a filter reads as in a body (``core.validation.Moment``): the same
+#: years, an offset required.
+_MOMENT: TypeAdapter[datetime] = TypeAdapter(Moment)
+
+
+def _parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
+    """A moment as bodies take it, in UTC. ``naive_is_utc``: a time without an offset
+    is UTC (Trackops' parameters, 001: "all timestamp parameters are queried in UTC")."""
     text = text.strip()
+    value: str | datetime = text
+    if naive_is_utc and len(text) != 10:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is None:
+            value = moment.replace(tzinfo=UTC)
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise QueryError(spec.name, f"{text!r} is not an ISO 8601 date-time or date") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # 001: timestamps in queries are UTC
-    return moment.astimezone(UTC)
+        return _MOMENT.validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        reason = str(error.get("ctx", {}).get("error", error["msg"]))
+        raise QueryError(name, f"{text!r}: {reason}") from None
 
 
 def _parse_one(spec: FieldSpec, text: str) -> Any:
@@ -222,7 +235,7 @@ def _parse_one(spec: FieldSpec, text: str) -> Any:
             raise QueryError(spec.name, f"{text!r} is not one of {', '.join(allowed)}")
         return text
     if spec.kind == Kind.moment:
-        return _parse_moment(spec, text)
+        return _parse_moment(spec.name, text)
     if spec.kind == Kind.boolean:
         if text not in ("true", "false"):
             raise QueryError(spec.name, f"{text!r} is not true or false")
@@ -283,10 +296,9 @@ def parse_condition(spec: FieldSpec, text: str, negated: bool = False) -> Column
 def day_bound(name: str, column: Any, upper: bool) -> Callable[[str], ColumnElement[bool]]:
     """Trackops' ``x_from`` / ``x_to`` (001): on or after / on or before, in UTC; a date
     without a time means the whole day, so ``due_to=2026-01-31`` includes that day."""
-    spec = FieldSpec(name, Kind.moment, column)
 
     def condition(text: str) -> ColumnElement[bool]:
-        moment = _parse_moment(spec, text)
+        moment = _parse_moment(name, text, naive_is_utc=True)
         if not upper:
             return column >= moment  # type: ignore[no-any-return]
         if len(text.strip()) == 10:
