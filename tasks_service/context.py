@@ -15,6 +15,7 @@ from tasks_service.core.errors import TaskError
 from tasks_service.core.settings import Settings, get_settings
 from tasks_service.identity.accounts import get_account
 from tasks_service.store.db import session_scope
+from tasks_service.store.migrate import ensure_schema
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ _current: ContextVar[AccountContext | None] = ContextVar("tasks_account", defaul
 
 def _resolve(slug: str, settings: Settings | None) -> AccountContext:
     settings = settings or get_settings()
+    ensure_schema(settings)  # the embedded default migrates itself here
     with session_scope(settings, write=False) as session:
         acct = get_account(session, slug)
         return AccountContext(settings=settings, account_id=acct.id or 0, slug=slug)
@@ -36,7 +38,10 @@ def _resolve(slug: str, settings: Settings | None) -> AccountContext:
 
 @contextmanager
 def account(slug: str, settings: Settings | None = None) -> Iterator[AccountContext]:
-    """Work in the account ``slug`` inside the block. Raises: NotFound."""
+    """Work in the account ``slug`` inside the block.
+
+    Raises: NotFound (no such account); DatabaseNotReady (unreachable, or a PostgreSQL
+    database not migrated: ``tasks-service db upgrade``)."""
     token = _current.set(_resolve(slug, settings))
     try:
         yield _current.get()  # type: ignore[misc]
@@ -45,7 +50,9 @@ def account(slug: str, settings: Settings | None = None) -> Iterator[AccountCont
 
 
 def use_account(slug: str, settings: Settings | None = None) -> AccountContext:
-    """Work in the account ``slug`` from now on in this context. Raises: NotFound."""
+    """Work in the account ``slug`` from now on in this context.
+
+    Raises: NotFound; DatabaseNotReady."""
     ctx = _resolve(slug, settings)
     _current.set(ctx)
     return ctx

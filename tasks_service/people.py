@@ -13,10 +13,12 @@ from sqlmodel import col, select
 
 from tasks_service.context import current
 from tasks_service.core.errors import NotFound
+from tasks_service.core.settings import Settings, get_settings
 from tasks_service.core.validation import validate
-from tasks_service.identity import directory
+from tasks_service.identity import accounts, directory
 from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
+from tasks_service.store.migrate import ensure_schema
 from tasks_service.store.schemas.directory import PersonCreate, TeamCreate
 
 
@@ -40,6 +42,39 @@ def _person(row: models.Person) -> Person:
 
 def _team(row: models.Team) -> Team:
     return Team(id=row.id or 0, name=row.name)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """An account just made: its administrator (also its service user, who acts when no
+    person is named) and the administrator's first API token, shown here only."""
+
+    slug: str
+    name: str
+    admin: Person
+    token: str
+
+
+def create_account(
+    slug: str,
+    *,
+    admin_name: str,
+    admin_email: str,
+    name: str | None = None,
+    settings: Settings | None = None,
+) -> NewAccount:
+    """A new account with its administrator (``tasks-service account create``); work in
+    it with ``tasks.account(slug)``. The embedded database is brought to its schema first.
+
+    Raises: Conflict (the slug is taken); TaskValidationError (bad name or email);
+    DatabaseNotReady."""
+    settings = settings or get_settings()
+    ensure_schema(settings)
+    with session_scope(settings) as session:
+        row, admin, token = accounts.do_create_account(
+            session, slug, name or slug, admin_name, admin_email
+        )
+        return NewAccount(slug=row.slug, name=row.name, admin=_person(admin), token=token)
 
 
 def get_service_user() -> Person:

@@ -45,11 +45,12 @@ from tasks_service.core.errors import (
 from tasks_service.core.statuses import FINISHED, TaskCategory, TaskStatus
 from tasks_service.core.validation import provided, validate
 from tasks_service.notify.outbox import Outbox
-from tasks_service.people import Person, Team, get_service_user
+from tasks_service.people import Person, Team, create_account, get_service_user
 from tasks_service.querying.filters import QueryError
 from tasks_service.querying.lists import task_list_conditions
 from tasks_service.querying.paging import parse_list
 from tasks_service.querying.resources import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
+from tasks_service.schedule.calendar_store import end_of_day
 from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.tasks import TaskCreate, TaskUpdate
@@ -70,6 +71,7 @@ __all__ = [
     "assign_task",
     "close_task",
     "complete_task",
+    "create_account",
     "create_task",
     "get_task",
     "list_tasks",
@@ -142,8 +144,29 @@ def _assignee_fields(assignee: Person | Team | None) -> dict[str, int | None]:
     )
 
 
-def _due(due: date | datetime | None) -> str | None:
-    return None if due is None else due.isoformat()
+def _due_day(due: date | datetime | None) -> date | None:
+    """A date alone (not a datetime): the end of that day in the task's calendar zone,
+    which only the transaction can tell (it depends on the team, workflow, account)."""
+    return due if isinstance(due, date) and not isinstance(due, datetime) else None
+
+
+@dataclass(frozen=True)
+class _TaskToBe:
+    """The fields of a task about to be created or changed that decide its calendar."""
+
+    account_id: int
+    team_id: int | None
+    workflow_id: int | None
+    work_hours_are_24x7: bool
+
+
+def _into(task: Task | int, fresh: Task) -> Task:
+    """The answer of a call: the caller's own ``Task`` object brought up to date (so
+    that ``review`` shows what the call did), else the new snapshot."""
+    if isinstance(task, Task):
+        task._refresh(fresh)
+        return task
+    return fresh
 
 
 def _actor_id(person: Person | None) -> int:
@@ -169,12 +192,18 @@ def create_task(
     body.update(_assignee_fields(assignee))
     if labels is not None:
         body["labels"] = list(labels)
-    if due is not None:
-        body["due_at"] = _due(due)
+    due_day = _due_day(due)
+    if due is not None and due_day is None:
+        body["due_at"] = due.isoformat()
     if patient is not None:
         body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
     data = validate(TaskCreate, body)
     with session_scope(ctx.settings) as session:
+        if due_day is not None:
+            to_be = _TaskToBe(
+                ctx.account_id, data.team_id, data.workflow_id, bool(data.work_hours_are_24x7)
+            )
+            data = data.model_copy(update={"due_at": end_of_day(session, to_be, due_day)})
         outbox = Outbox(ctx.settings)
         row = task_commands.do_create_task(session, outbox, ctx.account_id, creator.id, data)
         return _snapshot(session, row)
@@ -197,10 +226,12 @@ def _update(
     body: dict[str, Any],
     *,
     merge_custom_fields: bool = False,
+    due_day: date | None = None,
 ) -> Task:
     """Change an open task, in one transaction: validated, locked once, checked open,
     changed. ``merge_custom_fields``: the ``custom_fields`` sent are merged into the
-    task's own, read under the same lock (a concurrent change is not lost)."""
+    task's own, read under the same lock (a concurrent change is not lost). ``due_day``:
+    due at the end of that day in the zone of the calendar the task will have."""
     ctx = current()
     person_id = _actor_id(None)
     changes = provided(validate(TaskUpdate, body))
@@ -209,9 +240,18 @@ def _update(
         _require_open(row, action)
         if merge_custom_fields:
             changes["custom_fields"] = {**(row.custom_fields or {}), **changes["custom_fields"]}
+        if due_day is not None:
+            after = {**row.model_dump(), **changes}
+            to_be = _TaskToBe(
+                row.account_id,
+                after["team_id"],
+                after["workflow_id"],
+                bool(after["work_hours_are_24x7"]),
+            )
+            changes["due_at"] = end_of_day(session, to_be, due_day)
         outbox = Outbox(ctx.settings)
         row = apply_task_change(session, outbox, row, person_id, changes, action)
-        return _snapshot(session, row)
+        return _into(task, _snapshot(session, row))
 
 
 def assign_task(task: Task | int, assignee: Person | Team) -> Task:
@@ -233,12 +273,12 @@ def update_task(
     body: dict[str, Any] = dict(fields)
     if title is not None:
         body["subject"] = title
-    if due is not None:
-        body["due_at"] = _due(due)
-    if patient is None:
-        return _update(task, "update", body)
-    body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
-    return _update(task, "update", body, merge_custom_fields=True)
+    due_day = _due_day(due)
+    if due is not None and due_day is None:
+        body["due_at"] = due.isoformat()
+    if patient is not None:
+        body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
+    return _update(task, "update", body, merge_custom_fields=patient is not None, due_day=due_day)
 
 
 def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:
@@ -250,7 +290,7 @@ def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:
         row = task_commands.do_add_labels(
             session, outbox, ctx.account_id, _actor_id(None), _task_id(task), names
         )
-        return _snapshot(session, row)
+        return _into(task, _snapshot(session, row))
 
 
 def remove_task_label(task: Task | int, label_name: str) -> Task:
@@ -261,7 +301,7 @@ def remove_task_label(task: Task | int, label_name: str) -> Task:
         row = task_commands.do_remove_label(
             session, outbox, ctx.account_id, _actor_id(None), _task_id(task), label_name
         )
-        return _snapshot(session, row)
+        return _into(task, _snapshot(session, row))
 
 
 def add_task_comment(task: Task | int, comment: str, creator: Person | None = None) -> Task:
@@ -275,7 +315,8 @@ def add_task_comment(task: Task | int, comment: str, creator: Person | None = No
     with session_scope(ctx.settings) as session:
         task_id = _task_id(task)
         task_commands.do_add_note(session, ctx.account_id, _actor_id(creator), task_id, text)
-        return _snapshot(session, lookups.get(session, models.Task, ctx.account_id, task_id))
+        row = lookups.get(session, models.Task, ctx.account_id, task_id)
+        return _into(task, _snapshot(session, row))
 
 
 def _transition(task: Task | int, action: str, choose: Any) -> Task:
@@ -285,7 +326,7 @@ def _transition(task: Task | int, action: str, choose: Any) -> Task:
         row = lock_task(session, ctx.account_id, _task_id(task))
         outbox = Outbox(ctx.settings)
         row = task_commands.do_transition_task(session, outbox, row, person_id, choose(row), action)
-        return _snapshot(session, row)
+        return _into(task, _snapshot(session, row))
 
 
 def close_task(task: Task | int) -> Task:

@@ -17,24 +17,39 @@ from types import FrameType
 import click
 
 from tasks_service.core.settings import Settings, get_settings
-from tasks_service.identity.accounts import any_account, do_create_account
+from tasks_service.identity.accounts import any_account, do_create_account, first_admin
 from tasks_service.store import migrate
 from tasks_service.store.db import session_scope
+from tasks_service.store.migrate import ensure_schema
 
 CELERY_APP = "workers.jobs:app"
 WSGI_APP = "web.wsgi:app"
 DEMO_ACCOUNT = "demo"
 
 
+# gunicorn's arbiter runs the web processes; in each, waitress (web.front) reads the
+# requests, so that slow or half-open clients hold no thread.
+WEB_WORKER_CLASS = "web.front.WaitressWorker"
+# A Unix socket path longer than this cannot be bound (sun_path is 108 bytes).
+_MAX_SOCKET_PATH = 100
+
+
 def _web_argv(settings: Settings, host: str, port: int) -> list[str]:
+    # gunicorn's control socket is per instance: under the data dir, not the shared
+    # default in the home directory (two instances would take each other's).
+    control = settings.resolved_data_dir / "gunicorn.ctl"
+    if len(os.fsencode(control)) <= _MAX_SOCKET_PATH:
+        control_args = ["--control-socket", str(control)]
+    else:
+        control_args = ["--no-control-socket"]
     return [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(settings.web_workers),
-        "--worker-class", "gthread",
+        "--worker-class", WEB_WORKER_CLASS,
         "--threads", str(settings.web_threads),
         "--graceful-timeout", "10",
-        "--access-logfile", "-",
+        *control_args,
         WSGI_APP,
     ]  # fmt: skip
 
@@ -60,6 +75,9 @@ def _beat_argv(settings: Settings) -> list[str]:
 
 def _exec(argv: list[str], settings: Settings) -> None:
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    # A role over a database without this version's schema would fail at its first
+    # query: say so (or, embedded, migrate) before it starts.
+    ensure_schema(settings)
     os.execve(argv[0], argv, settings.child_env())
 
 
@@ -167,17 +185,28 @@ class Supervisor:
 
 
 def _ensure_demo_account(settings: Settings, host: str, port: int) -> None:
+    """On the first start, the account ``demo`` and its administrator's token; on a
+    restart, how to get a new token (tokens are stored hashed: none can be shown again)."""
     with session_scope(settings) as session:
-        if any_account(session):
-            return
-        _account, admin, token = do_create_account(
-            session, DEMO_ACCOUNT, "Demo", "Demo Admin", "admin@demo.example"
+        existing = any_account(session)
+        if existing:
+            slug, email = first_admin(session) or (DEMO_ACCOUNT, "EMAIL")
+        else:
+            _account, admin, token = do_create_account(
+                session, DEMO_ACCOUNT, "Demo", "Demo Admin", "admin@demo.example"
+            )
+            email = admin.primary_email
+    if existing:
+        click.echo(
+            f"Account {slug!r} exists (administrator {email}); a token is shown only when it"
+            f" is made. A new one: tasks-service token create {slug} --email {email}"
         )
-        email = admin.primary_email
+        return
     click.echo(f"Created account '{DEMO_ACCOUNT}' with administrator {email}.")
     click.echo(f"API token (shown once): {token}")
+    click.echo(f"export TOKEN={token}")
     click.echo(
-        f"Try: curl -H 'Authorization: Bearer {token}' -H 'X-Xurrent-Account: {DEMO_ACCOUNT}' "
+        f"Try: curl -H \"Authorization: Bearer $TOKEN\" -H 'X-Xurrent-Account: {DEMO_ACCOUNT}' "
         f"http://{host}:{port}/v1/people/me"
     )
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tasks_service.cli.output import fail
+from tasks_service.cli.output import database
 from tasks_service.core.clock import utcnow
-from tasks_service.core.errors import TaskError
-from tasks_service.core.settings import get_settings
 from tasks_service.identity.accounts import get_account
 from tasks_service.notify import backlog, delivery
 from tasks_service.store.db import session_scope
@@ -22,7 +20,7 @@ def timers() -> None:
 def timers_status() -> None:
     """Count timers and deliveries by kind and state: what is due now, claims that
     went stale (a worker died), dead deliveries."""
-    settings = get_settings()
+    settings = database()
     with session_scope(settings, write=False) as session:
         report = backlog.report(session, settings, utcnow())
     for line in report:
@@ -34,11 +32,8 @@ def timers_status() -> None:
 @click.option("--webhook", "webhook_id", type=int, help="Only this webhook's deliveries.")
 def timers_retry_dead(slug: str, webhook_id: int | None) -> None:
     """Send the account's dead deliveries again (after a receiver's outage), each
-    under the webhook-id it had; prints how many."""
-    try:
-        with session_scope(get_settings()) as session:
-            acct = get_account(session, slug)
-            count = delivery.do_retry_dead(session, acct.id or 0, webhook_id)
-    except TaskError as exc:
-        raise fail(exc) from None
+    under the webhook-id it had; prints how many. An unknown webhook is an error."""
+    with session_scope(database()) as session:
+        acct = get_account(session, slug)
+        count = delivery.do_retry_dead(session, acct.id or 0, webhook_id)
     click.echo(f"{count} dead deliveries are pending again")

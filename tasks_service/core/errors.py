@@ -110,3 +110,22 @@ class IdempotencyRequestInFlight(TaskError):
     """A request with this Idempotency-Key is still being processed."""
 
     code = "idempotency_request_in_flight"
+
+
+class DatabaseNotReady(TaskError):
+    """The database cannot serve this version of the service (unreachable, or its schema
+    is not migrated): an operator's matter, said in one line."""
+
+    code = "database_not_ready"
+
+
+class DatabaseUnreachable(DatabaseNotReady):
+    """The database server cannot be reached."""
+
+    code = "database_unavailable"
+
+
+class SchemaNotMigrated(DatabaseNotReady):
+    """The database's schema is older (or newer) than this version of the service."""
+
+    code = "schema_not_migrated"

@@ -80,6 +80,19 @@ def any_account(session: Session) -> bool:
     return session.exec(select(Account.id).limit(1)).first() is not None
 
 
+def first_admin(session: Session) -> tuple[str, str] | None:
+    """The first account's slug and its first administrator's email (``None``: no
+    account yet), for telling an operator how to get a token."""
+    row = session.exec(
+        select(Account.slug, Person.primary_email)
+        .join(Person, col(Person.account_id) == col(Account.id))
+        .where(col(Person.admin))
+        .order_by(col(Account.id), col(Person.id))
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def do_create_account(
     session: Session, slug: str, name: str, admin_name: str, admin_email: str
 ) -> tuple[Account, Person, str]:

@@ -320,7 +320,10 @@ def do_retry(session: Session, account_id: int, webhook_id: int, delivery_id: in
 
 def do_retry_dead(session: Session, account_id: int, webhook_id: int | None = None) -> int:
     """Send all of an account's dead deliveries again (of one webhook, or all, and
-    email), as ``do_retry`` does for one; returns how many."""
+    email), as ``do_retry`` does for one; returns how many. Raises: NotFound (no such
+    webhook in the account: "0 retried" would hide a typo)."""
+    if webhook_id is not None:
+        lookups.get(session, Webhook, account_id, webhook_id)
     condition = (col(Delivery.account_id) == account_id) & (
         col(Delivery.state) == DeliveryState.dead
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -73,6 +75,30 @@ def applicable_calendar_id(session: Session, task: Task) -> int | None:
     if task.work_hours_are_24x7:
         return None
     return lookups.named_for(session, task, "calendar_id")
+
+
+class WouldBeTask(Protocol):
+    """What decides a task's calendar: an existing task, or the fields of one to come."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def workflow_id(self) -> int | None: ...
+    @property
+    def work_hours_are_24x7(self) -> bool: ...
+
+
+def end_of_day(session: Session, task: WouldBeTask, day: date) -> datetime:
+    """The last second of ``day`` in the zone of the task's calendar (UTC when it runs
+    24x7): what a date-only due date means."""
+    calendar_id = (
+        None if task.work_hours_are_24x7 else lookups.named_for(session, task, "calendar_id")
+    )
+    row = None if calendar_id is None else session.get(CalendarRow, calendar_id)
+    zone = UTC if row is None else ZoneInfo(row.time_zone)
+    return datetime.combine(day, time(23, 59, 59), zone).astimezone(UTC)
 
 
 def calendar_by_id(session: Session, calendar_id: int | None) -> Calendar:
