@@ -61,7 +61,8 @@ def test_an_alert_arrives_signed_once(api: Api, receiver: Receiver, beat: None) 
     assert [(d["event"], d["state"], d["attempts"]) for d in deliveries] == [
         ("task.alert", "delivered", 1)
     ]
-    assert headers["webhook-id"] == deliveries[0]["webhook_id"]
+    assert headers["webhook-id"] == deliveries[0]["message_id"]
+    assert deliveries[0]["webhook_id"] == hook["id"]
 
 
 def test_retried_after_500s_with_the_same_id(api: Api, receiver: Receiver, beat: None) -> None:

@@ -27,9 +27,12 @@ def serialize_webhook(hook: Webhook, *, with_secret: bool = False) -> dict[str, 
 
 
 def serialize_delivery(delivery: Delivery) -> dict[str, Any]:
+    """A delivery: of which webhook, and under which message id (the Standard Webhooks
+    ``webhook-id`` header of its every attempt, ``notify.transport.http``)."""
     return {
         "id": delivery.id,
-        "webhook_id": f"msg_{delivery.id}",
+        "webhook_id": delivery.webhook_id,
+        "message_id": f"msg_{delivery.id}",
         "event": delivery.event,
         "task_id": delivery.task_id,
         "state": delivery.state,

@@ -60,7 +60,8 @@ class WebhookCreated(WebhookPublic):
 
 class DeliveryPublic(PublicModel):
     id: int
-    webhook_id: str  # the ``webhook-id`` header of its attempts
+    webhook_id: int  # the webhook's id
+    message_id: str  # the Standard Webhooks ``webhook-id`` header of its attempts
     event: str
     task_id: int | None
     state: DeliveryState
