@@ -33,7 +33,11 @@ from tasks_service.schedule import escalation
 from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.directory import AccountUpdate
-from tasks_service.store.schemas.policies import EscalationPolicyCreate, EscalationPolicyUpdate
+from tasks_service.store.schemas.policies import (
+    EscalationPolicyCreate,
+    EscalationPolicyUpdate,
+    level_as_given,
+)
 
 __all__ = [
     "EscalationPolicy",
@@ -59,7 +63,7 @@ def _policy(row: models.EscalationPolicy) -> EscalationPolicy:
     return EscalationPolicy(
         id=row.id or 0,
         name=row.name,
-        levels=tuple(row.levels),
+        levels=tuple(level_as_given(level) for level in row.levels),  # as REST shows them
         offsets_in_service_time=row.offsets_in_service_time,
         hold_email_to_service_hours=row.hold_email_to_service_hours,
     )

@@ -184,7 +184,7 @@ def _check_levels(session: Session, account_id: int, levels: list[EscalationLeve
 
 
 def _levels_json(levels: list[EscalationLevel]) -> list[dict[str, Any]]:
-    return [level.model_dump(mode="json", exclude_none=True) for level in levels]
+    return [level.as_stored() for level in levels]
 
 
 def do_create_policy(

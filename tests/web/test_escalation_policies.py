@@ -22,12 +22,7 @@ def test_policies_are_created_read_and_changed_by_admins(
     created = api.post("/v1/escalation_policies", json=POLICY)
     assert created.status_code == 201, created.get_json()
     policy = created.get_json()
-    assert policy["levels"][0] == {
-        "percent": 75,
-        "notify": ["member"],
-        "offset_minutes": 0,
-        "relative_to": "completion_target_at",
-    }
+    assert policy["levels"][0] == {"percent": 75, "notify": ["member"]}
     assert (policy["offsets_in_service_time"], policy["hold_email_to_service_hours"]) == (
         False,
         True,
@@ -55,6 +50,27 @@ def test_policies_are_created_read_and_changed_by_admins(
     pat = api.as_(token, account.slug)
     assert pat.get("/v1/escalation_policies").status_code == 200
     assert pat.post("/v1/escalation_policies", json=POLICY).status_code == 403
+
+
+def test_levels_are_shown_as_given_and_can_be_sent_back(api: Api) -> None:
+    """A percent level shows its percent (no offset, no relative_to: a combination
+    refused on input); an offset level its offset and what it counts from."""
+    levels = [
+        {"percent": 10},
+        {"offset_minutes": -5},
+        {"offset_minutes": 60, "relative_to": "due_at", "notify": ["team"]},
+    ]
+    created = api.post("/v1/escalation_policies", json={"name": "As given", "levels": levels})
+    assert created.status_code == 201, created.get_json()
+    shown = created.get_json()["levels"]
+    assert shown == [
+        {"percent": 10, "notify": []},
+        {"offset_minutes": -5, "relative_to": "completion_target_at", "notify": []},
+        {"offset_minutes": 60, "relative_to": "due_at", "notify": ["team"]},
+    ]
+    again = api.post("/v1/escalation_policies", json={"name": "Sent back", "levels": shown})
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["levels"] == shown
 
 
 def test_bad_policies_are_422_and_change_nothing(api: Api) -> None:

@@ -11,13 +11,14 @@ from sqlmodel import Session
 from tasks_service.core.clock import iso
 from tasks_service.querying.serializers import refs
 from tasks_service.store.models import EscalationPolicy, TaskEscalation
+from tasks_service.store.schemas.policies import level_as_given
 
 
 def serialize_policy(policy: EscalationPolicy) -> dict[str, Any]:
     return {
         "id": policy.id,
         "name": policy.name,
-        "levels": policy.levels,
+        "levels": [level_as_given(level) for level in policy.levels],
         "offsets_in_service_time": policy.offsets_in_service_time,
         "hold_email_to_service_hours": policy.hold_email_to_service_hours,
         "created_at": iso(policy.created_at),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,20 @@ class EscalationLevel(BaseModel):
             )
         return self
 
+    def as_stored(self) -> dict[str, Any]:
+        """The level as it is stored and shown (``level_as_given``)."""
+        return level_as_given(self.model_dump(mode="json", exclude_none=True))
+
+
+def level_as_given(level: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored level as it is shown, in a form its input accepts back: a percent level
+    without ``offset_minutes`` and ``relative_to`` (it counts from the clock's start, and
+    its input refuses them); an offset level with both. (Levels stored before this have
+    a percent level's defaults too.)"""
+    if level.get("percent") is not None:
+        return {k: v for k, v in level.items() if k not in ("offset_minutes", "relative_to")}
+    return {"offset_minutes": 0, "relative_to": "completion_target_at", **level}
+
 
 Levels = Annotated[list[EscalationLevel], Field(min_length=1, max_length=20)]
 
@@ -87,7 +102,7 @@ class EscalationPolicyUpdate(InputModel):
 class EscalationPolicyPublic(PublicModel):
     id: int
     name: str
-    levels: list[dict[str, Any]]  # as given, defaults left out
+    levels: list[dict[str, Any]]  # as given (``level_as_given``)
     offsets_in_service_time: bool
     hold_email_to_service_hours: bool
     created_at: datetime
