@@ -241,13 +241,9 @@ def _update(
         if merge_custom_fields:
             changes["custom_fields"] = {**(row.custom_fields or {}), **changes["custom_fields"]}
         if due_day is not None:
-            after = {**row.model_dump(), **changes}
-            to_be = _TaskToBe(
-                row.account_id,
-                after["team_id"],
-                after["workflow_id"],
-                bool(after["work_hours_are_24x7"]),
-            )
+            decides = ("team_id", "workflow_id", "work_hours_are_24x7")
+            after = {key: changes.get(key, getattr(row, key)) for key in decides}
+            to_be = _TaskToBe(row.account_id, **after)
             changes["due_at"] = end_of_day(session, to_be, due_day)
         outbox = Outbox(ctx.settings)
         row = apply_task_change(session, outbox, row, person_id, changes, action)

@@ -56,8 +56,55 @@ def test_canvas_usage_example_runs(in_account) -> None:
     assert final.labels == ["important"]
     assert [c.comment for c in final.comments] == ["We'll need to get this done quickly!", "On it."]
     assert final.team_id == refills_team.id
-    assert final.due == datetime.combine(date.today(), datetime.min.time(), UTC)
+    # a date alone is the end of that day (the account runs 24x7: in UTC)
+    assert final.due == datetime.combine(date.today(), datetime.min.time(), UTC).replace(
+        hour=23, minute=59, second=59
+    )
     assert refill_reviews == []
+
+
+def test_the_task_a_call_was_given_shows_what_the_call_did(in_account) -> None:
+    team = people.create_team("Shown")
+    review = tasks.create_task(title="Review", creator=people.get_service_user(), labels=["urgent"])
+    same = tasks.assign_task(review, assignee=team)
+    assert same is review
+    assert (review.team_id, review.xurrent_status) == (team.id, "assigned")
+    tasks.add_task_labels(review, label_names=("important",))
+    tasks.remove_task_label(review, label_name="urgent")
+    assert review.labels == ["important"]
+    tasks.update_task(review, title="Review all")
+    assert review.title == "Review all"
+    tasks.add_task_comment(review, comment="Soon")
+    assert [c.comment for c in review.comments] == ["Soon"]
+    tasks.complete_task(review)
+    assert review.status == Task.Status.COMPLETED
+    assert review == tasks.get_task(task_id=review.id)
+    by_id = tasks.reopen_task(review.id)  # an id in: a new snapshot out
+    assert by_id.status == Task.Status.OPEN
+    assert review.status == Task.Status.COMPLETED
+
+
+def test_a_date_alone_is_due_at_the_end_of_that_day_in_the_calendar_zone(
+    in_account, settings, account: AccountInfo
+) -> None:
+    spec = {"time_zone": "Europe/Amsterdam", "is_24x7": True}
+    with session_scope(settings) as session:
+        row = calendar_store.do_create_calendar(
+            session, account.account_id, CalendarCreate.model_validate({"name": "AMS", **spec})
+        )
+    amsterdam = people.create_team("Amsterdam due", calendar_id=row.id)
+    creator = people.get_service_user()
+    winter = tasks.create_task(
+        title="Winter", creator=creator, assignee=amsterdam, due=date(2026, 12, 1)
+    )
+    assert winter.due == datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)  # CET, +01:00
+    tasks.update_task(winter, due=date(2027, 7, 1))
+    assert winter.due == datetime(2027, 7, 1, 21, 59, 59, tzinfo=UTC)  # CEST, +02:00
+    # the zone of the calendar the change gives it: 24x7 runs on UTC
+    tasks.update_task(winter, due=date(2027, 7, 1), work_hours_are_24x7=True)
+    assert winter.due == datetime(2027, 7, 1, 23, 59, 59, tzinfo=UTC)
+    exact = datetime(2027, 1, 5, 9, 30, tzinfo=UTC)  # a datetime is taken as it is
+    assert tasks.create_task(title="Exact", creator=creator, due=exact).due == exact
 
 
 def test_close_complete_reopen_rules(in_account) -> None:
