@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     # by the recovery sweep (the broker may have lost the message).
     recovery_after: float = Field(default=30.0, gt=0)
     recovery_interval: float = Field(default=5.0, gt=0)
+    # Answers under faults (issue 14). Idempotency-Keys (and the answers replayed for
+    # them) are kept at least this long; the scheduler is reported stale (``/readyz``
+    # 503) when its last sweep is older than ``scheduler_stale_after``; a write answers
+    # 202 at once, without waiting, when no worker has shown life for
+    # ``worker_stale_after`` or more than ``command_backlog_limit`` commands are queued.
+    idempotency_retention: float = Field(default=86_400.0, gt=0)
+    scheduler_stale_after: float = Field(default=15.0, gt=0)
+    worker_stale_after: float = Field(default=10.0, gt=0)
+    command_backlog_limit: int = Field(default=200, ge=0)
     # Timers: how often beat sweeps for due ones (and how far ahead it looks).
     timer_sweep_interval: float = Field(default=1.0, gt=0)
     # Timers (and deliveries) a worker claims at a time: one transaction fires them all.

@@ -1,4 +1,5 @@
-"""Tables of durable commands: operations and the batches of a fan-out."""
+"""Tables of durable commands: operations and the batches of a fan-out; the answers
+kept for Idempotency-Keys of synchronous writes; the heartbeats of the roles."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Operation(SQLModel, table=True):
         UniqueConstraint("account_id", "idempotency_key"),
         Index("ix_operation_status_updated", "status", "updated_at"),
         Index("ix_operation_target", "target_type", "target_id", "status"),
+        Index("ix_operation_submit_token", "submit_token"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -34,6 +36,9 @@ class Operation(SQLModel, table=True):
     status: OperationStatus = Field(default=OperationStatus.pending, sa_type=String(16))
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_hash: str | None = Field(default=None, max_length=64)
+    # Made by the API before the insert: when the commit's answer is lost (the
+    # connection dropped), a fresh connection looks for it to learn whether it stored.
+    submit_token: str | None = Field(default=None, max_length=32)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     attempts: int = 0
@@ -60,3 +65,38 @@ class OperationBatch(SQLModel, table=True):
     last_id: int
     size: int
     done_at: datetime | None = timestamp()
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """The answer given to a synchronous write under an Idempotency-Key, replayed when
+    the same key comes again with the same request (``web.submit.idempotent``).
+
+    ``status_code`` is None while the first request is in flight. Kept for
+    ``TASKS_IDEMPOTENCY_RETENTION`` seconds (as are the keys on operations).
+    """
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (Index("ix_idempotent_request_created", "created_at"),)
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    idempotency_key: str = Field(max_length=255, primary_key=True)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    body: Any = Field(default=None, sa_column=Column(JSON))
+    headers: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = created()
+    finished_at: datetime | None = timestamp()
+
+
+class Heartbeat(SQLModel, table=True):
+    """The last sign of life of a role process: the scheduler (beat, each sweep) and
+    each worker (its command consumer), for ``/readyz``, ``timers status`` and the
+    web's choice not to wait for commands nobody consumes.
+
+    ``broker`` names the broker the process serves (``heartbeats.broker_id``): several
+    deployments (or test stacks) may share one database, each with its own broker."""
+
+    role: str = Field(max_length=16, primary_key=True)
+    name: str = Field(max_length=255, primary_key=True)
+    broker: str = Field(max_length=16)
+    beat_at: datetime = created()
