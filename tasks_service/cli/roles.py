@@ -42,16 +42,28 @@ def _web_argv(settings: Settings, host: str, port: int) -> list[str]:
         control_args = ["--control-socket", str(control)]
     else:
         control_args = ["--no-control-socket"]
+    public_url = settings.public_url or _listening_url(host, port)
+    env_args = ["--env", f"TASKS_PUBLIC_URL={public_url}"] if public_url else []
     return [
         sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
+        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "--workers", str(settings.web_workers),
         "--worker-class", WEB_WORKER_CLASS,
         "--threads", str(settings.web_threads),
         "--graceful-timeout", "10",
         *control_args,
+        *env_args,
         WSGI_APP,
     ]  # fmt: skip
+
+
+def _listening_url(host: str, port: int) -> str | None:
+    """The URL clients reach a server listening on ``host`` at; none for a wildcard
+    address (0.0.0.0 / ::), which names no host a client could use: set
+    TASKS_PUBLIC_URL there (links are relative meanwhile)."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (names them, binds nothing)
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = None) -> list[str]:

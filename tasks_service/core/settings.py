@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # number (deep offset pages cost the database every row before them).
     cursor_threshold: int = Field(default=2_000, ge=1)
 
+    # The service's address as clients reach it (scheme, host, port, no path), e.g.
+    # https://tasks.example.com: absolute links (pagination) are built from it, never
+    # from a request's Host header. ``web``/``run`` set it from their host and port
+    # when it is unset; without it links are relative (``/v1/tasks?page=2``).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+$")
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
     max_body_bytes: int = 1024 * 1024
