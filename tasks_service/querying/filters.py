@@ -163,16 +163,16 @@ def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]
     key, so that one index on (account, key, id) read in one direction serves the order
     and a cursor in it."""
     names = [n.strip() for n in (text or resource.default_sort).split(",") if n.strip()]
-    bad = [n.lstrip("-") for n in names if n.lstrip("-") not in resource.sortable]
+    # One "-" at most: "--status" is not a way of writing "-status".
+    terms = [(name.removeprefix("-"), name.startswith("-")) for name in names]
+    bad = [name for name, _ in terms if name not in resource.sortable]
     if bad:
         raise SortError(bad)
     keys = []
-    for name in names:
-        spec = resource.sortable[name.lstrip("-")]
+    for name, descending in terms:
+        spec = resource.sortable[name]
         keys.append(
-            SortKey(
-                spec.name, _sort_expression(spec), name.startswith("-"), spec.kind, spec.nullable
-            )
+            SortKey(spec.name, _sort_expression(spec), descending, spec.kind, spec.nullable)
         )
     if not any(key.name == "id" for key in keys):
         spec = resource.sortable["id"]

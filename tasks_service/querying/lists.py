@@ -15,12 +15,17 @@ from tasks_service.querying.paging import ListQuery, Page, run_list
 from tasks_service.store import lookups
 from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.models import (
+    Delivery,
+    EscalationPolicy,
     Note,
+    Notification,
     Person,
     Task,
+    TaskEscalation,
     TaskEvent,
     Team,
     TeamMembership,
+    Webhook,
     Workflow,
 )
 
@@ -104,3 +109,36 @@ def list_person_teams(
     return run_list(
         session, Team, [col(Team.id).in_(teams), col(Team.account_id) == account_id], query
     )
+
+
+def list_escalation_policies(
+    session: Session, account_id: int, query: ListQuery
+) -> Page[EscalationPolicy]:
+    return run_list(
+        session, EscalationPolicy, [col(EscalationPolicy.account_id) == account_id], query
+    )
+
+
+def list_task_escalations(
+    session: Session, account_id: int, task_id: int, query: ListQuery
+) -> Page[TaskEscalation]:
+    """The escalation levels that fired for a task. Raises: TaskNotFound."""
+    lookups.get(session, Task, account_id, task_id)
+    return run_list(session, TaskEscalation, [col(TaskEscalation.task_id) == task_id], query)
+
+
+def list_webhooks(session: Session, account_id: int, query: ListQuery) -> Page[Webhook]:
+    return run_list(session, Webhook, [col(Webhook.account_id) == account_id], query)
+
+
+def list_deliveries(
+    session: Session, account_id: int, webhook_id: int, query: ListQuery
+) -> Page[Delivery]:
+    """A webhook's deliveries, newest first unless sorted. Raises: NotFound."""
+    lookups.get(session, Webhook, account_id, webhook_id)
+    return run_list(session, Delivery, [col(Delivery.webhook_id) == webhook_id], query)
+
+
+def list_notifications(session: Session, person_id: int, query: ListQuery) -> Page[Notification]:
+    """A person's own feed, newest first unless sorted."""
+    return run_list(session, Notification, [col(Notification.person_id) == person_id], query)

@@ -7,23 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, null
+from sqlalchemy import ColumnElement, exists, null, true
 from sqlmodel import col, select
 
 from tasks_service.core.statuses import (
     FINISHED,
     OPEN,
     TRACKOPS_STATUSES,
+    DeliveryState,
     TaskCategory,
     TaskImpact,
     TaskStatus,
     WorkflowCategory,
     WorkflowStatus,
 )
+from tasks_service.core.validation import MAX_ID
 from tasks_service.querying.filters import (
     Extra,
     FieldSpec,
     Kind,
+    QueryError,
     ResourceQuery,
     contains,
     day_bound,
@@ -31,17 +34,28 @@ from tasks_service.querying.filters import (
 )
 from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.models import (
+    Delivery,
+    EscalationPolicy,
     Note,
+    Notification,
     Person,
     Task,
+    TaskEscalation,
     TaskEvent,
     TaskLabel,
     Team,
     TeamMembership,
+    Webhook,
     Workflow,
 )
 from tasks_service.store.schemas.calendars import CALENDAR_FIELDS
 from tasks_service.store.schemas.directory import PERSON_FIELDS, TEAM_FIELDS
+from tasks_service.store.schemas.messages import (
+    DeliveryPublic,
+    NotificationPublic,
+    WebhookPublic,
+)
+from tasks_service.store.schemas.policies import EscalationPolicyPublic, TaskEscalationPublic
 from tasks_service.store.schemas.shape import field_names
 from tasks_service.store.schemas.tasks import (
     TASK_COLLECTION_FIELDS,
@@ -243,3 +257,99 @@ EVENT_QUERY = ResourceQuery.of(
     shown=field_names(EventPublic),
     default_sort="id",
 )
+
+ESCALATION_POLICY_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(EscalationPolicy.id), nullable=False),
+        FieldSpec("name", Kind.text, col(EscalationPolicy.name), nullable=False),
+        FieldSpec(
+            "offsets_in_service_time",
+            Kind.boolean,
+            col(EscalationPolicy.offsets_in_service_time),
+            nullable=False,
+        ),
+        _moment("created_at", col(EscalationPolicy.created_at)),
+        _moment("updated_at", col(EscalationPolicy.updated_at)),
+    ],
+    sortable=["id", "name", "created_at", "updated_at"],
+    shown=field_names(EscalationPolicyPublic),
+    default_sort="id",
+)
+
+#: A task's fired escalation levels (``/tasks/:id/escalations``), in the order they fired.
+TASK_ESCALATION_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(TaskEscalation.id), nullable=False),
+        FieldSpec("level", Kind.integer, col(TaskEscalation.level), nullable=False),
+        FieldSpec("escalation_policy", Kind.reference, col(TaskEscalation.policy_id)),
+        FieldSpec("late", Kind.boolean, col(TaskEscalation.late), nullable=False),
+        FieldSpec("fire_at", Kind.moment, col(TaskEscalation.fire_at), nullable=False),
+        FieldSpec("fired_at", Kind.moment, col(TaskEscalation.fired_at), nullable=False),
+    ],
+    sortable=["id", "level", "fire_at", "fired_at"],
+    shown=field_names(TaskEscalationPublic),
+    default_sort="id",
+)
+
+WEBHOOK_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Webhook.id), nullable=False),
+        FieldSpec("disabled", Kind.boolean, col(Webhook.disabled), nullable=False),
+        _moment("failing_since", col(Webhook.failing_since)),
+        _moment("created_at", col(Webhook.created_at)),
+        _moment("updated_at", col(Webhook.updated_at)),
+    ],
+    sortable=["id", "created_at", "updated_at"],
+    shown=field_names(WebhookPublic),
+    default_sort="id",
+)
+
+#: A webhook's deliveries (``/webhooks/:id/deliveries``), newest first.
+DELIVERY_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Delivery.id), nullable=False),
+        FieldSpec("event", Kind.text, col(Delivery.event), nullable=False),
+        FieldSpec("task_id", Kind.reference, col(Delivery.task_id)),
+        FieldSpec("state", Kind.enum, col(Delivery.state), DeliveryState, nullable=False),
+        FieldSpec("attempts", Kind.integer, col(Delivery.attempts), nullable=False),
+        FieldSpec("last_status", Kind.integer, col(Delivery.last_status)),
+        _moment("next_attempt_at", col(Delivery.next_attempt_at)),
+        _moment("delivered_at", col(Delivery.delivered_at)),
+        _moment("created_at", col(Delivery.created_at)),
+    ],
+    sortable=["id", "attempts", "next_attempt_at", "delivered_at", "created_at"],
+    shown=field_names(DeliveryPublic),
+    default_sort="-id",
+)
+
+#: A person's feed (``/people/me/notifications``), newest first.
+NOTIFICATION_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(Notification.id), nullable=False),
+        FieldSpec("event", Kind.text, col(Notification.event), nullable=False),
+        FieldSpec("task", Kind.reference, col(Notification.task_id)),
+        _moment("read_at", col(Notification.read_at)),
+        _moment("created_at", col(Notification.created_at)),
+    ],
+    sortable=["id", "created_at"],
+    shown=field_names(NotificationPublic),
+    default_sort="-id",
+)
+
+
+def _unread(text: str) -> ColumnElement[bool]:
+    if text not in ("true", "false"):
+        raise QueryError("unread", f"{text!r} is not true or false")
+    return col(Notification.read_at).is_(None) if text == "true" else true()
+
+
+def _before(text: str) -> ColumnElement[bool]:
+    number = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= number <= MAX_ID:
+        raise QueryError("before", f"{text!r} is not the id of a notification (1 to {MAX_ID})")
+    return col(Notification.id) < number
+
+
+#: The feed's own parameters (README): ``unread=true`` for the unread only, ``before=<id>``
+#: for those older than a notification seen.
+NOTIFICATION_PARAMETERS: Extra = {"unread": _unread, "before": _before}

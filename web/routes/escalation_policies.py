@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from tasks_service.identity.accounts import require_admin
+from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.policies import serialize_policy
 from tasks_service.schedule import escalation
 from tasks_service.store import lookups
@@ -15,8 +16,8 @@ from tasks_service.store.schemas.policies import (
     EscalationPolicyCreate,
     EscalationPolicyUpdate,
 )
-from web.http import actor, json_response, parse_body, settings
-from web.submit import respond_with_recompute
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
+from web.submit import idempotent, respond_with_recompute
 
 bp = Blueprint("escalation_policies", __name__)
 READONLY, WRAPPER = ESCALATION_POLICY_READONLY, "escalation_policy"
@@ -24,12 +25,14 @@ READONLY, WRAPPER = ESCALATION_POLICY_READONLY, "escalation_policy"
 
 @bp.get("/escalation_policies")
 def list_policies() -> Response:
+    query = list_query(resources.ESCALATION_POLICY_QUERY)
     with session_scope(settings(), write=False) as session:
-        rows = escalation.list_policies(session, actor().account_id)
-        return json_response([serialize_policy(row) for row in rows])
+        page = lists.list_escalation_policies(session, actor().account_id, query)
+        return page_response(page, [serialize_policy(row) for row in page.items])
 
 
 @bp.post("/escalation_policies")
+@idempotent
 def create_policy() -> Response:
     require_admin(actor())
     data = parse_body(EscalationPolicyCreate, READONLY, wrapper=WRAPPER)

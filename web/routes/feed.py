@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from tasks_service.notify import feed
+from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.messages import serialize_notification
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.messages import NOTIFICATION_READONLY, NotificationUpdate
-from web.http import actor, int_arg, json_response, parse_body, settings
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
+from web.submit import idempotent
 
 bp = Blueprint("feed", __name__)
 
@@ -16,18 +18,15 @@ bp = Blueprint("feed", __name__)
 @bp.get("/people/me/notifications")
 def my_notifications() -> Response:
     """Newest first; ``?unread=true`` for the unread only; ``X-Unread-Count`` says how
-    many are unread in all. Paged by ``before`` (an id) and ``per_page``."""
+    many are unread in all. Paged by ``before`` (an id) and ``per_page``, or as every
+    list is (``resources.NOTIFICATION_QUERY``)."""
     who = actor()
-    unread_only = request.args.get("unread", "false").lower() in ("true", "1")
-    before = int_arg("before", 2**31 - 1, 1, 2**31 - 1)
-    per_page = int_arg("per_page", 25, 1, 100)
+    query = list_query(resources.NOTIFICATION_QUERY, resources.NOTIFICATION_PARAMETERS)
     with session_scope(settings(), write=False) as session:
-        rows = feed.notifications_of(session, who.person_id, unread_only, before, per_page)
-        unread = feed.unread_count(session, who.person_id)
-        return json_response(
-            [serialize_notification(row) for row in rows],
-            headers={"X-Unread-Count": str(unread)},
-        )
+        page = lists.list_notifications(session, who.person_id, query)
+        response = page_response(page, [serialize_notification(row) for row in page.items])
+        response.headers["X-Unread-Count"] = str(feed.unread_count(session, who.person_id))
+        return response
 
 
 @bp.get("/people/me/notifications/unread_count")
@@ -46,6 +45,7 @@ def mark_notification(notification_id: int) -> Response:
 
 
 @bp.post("/people/me/notifications/read")
+@idempotent
 def mark_all_read() -> Response:
     with session_scope(settings()) as session:
         count = feed.do_mark_all_read(session, actor().person_id)

@@ -13,7 +13,6 @@ from tasks_service.querying.serializers.tasks import (
     serialize_task,
     serialize_tasks,
 )
-from tasks_service.schedule import escalation
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Task
@@ -110,7 +109,7 @@ def list_events(task_id: int) -> Response:
 @bp.get("/tasks/<id:task_id>/escalations")
 def task_escalations(task_id: int) -> Response:
     """The escalation levels that fired for the task (``schedule.escalation``)."""
+    query = list_query(resources.TASK_ESCALATION_QUERY)
     with session_scope(settings(), write=False) as session:
-        lookups.get(session, Task, actor().account_id, task_id)  # 404 for another's
-        rows = escalation.escalations_of(session, task_id)
-        return json_response(serialize_escalations(session, rows))
+        page = lists.list_task_escalations(session, actor().account_id, task_id, query)
+        return page_response(page, serialize_escalations(session, page.items))

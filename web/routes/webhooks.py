@@ -6,12 +6,14 @@ from flask import Blueprint, Response
 
 from tasks_service.identity.accounts import require_admin
 from tasks_service.notify import delivery, webhooks
+from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.messages import serialize_delivery, serialize_webhook
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Webhook
 from tasks_service.store.schemas.messages import WEBHOOK_READONLY, WebhookCreate, WebhookUpdate
-from web.http import actor, json_response, parse_body, settings
+from web.http import actor, json_response, list_query, page_response, parse_body, settings
+from web.submit import idempotent
 
 bp = Blueprint("webhooks", __name__)
 
@@ -19,13 +21,14 @@ bp = Blueprint("webhooks", __name__)
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
     require_admin(actor())
+    query = list_query(resources.WEBHOOK_QUERY)
     with session_scope(settings(), write=False) as session:
-        return json_response(
-            [serialize_webhook(h) for h in webhooks.list_webhooks(session, actor().account_id)]
-        )
+        page = lists.list_webhooks(session, actor().account_id, query)
+        return page_response(page, [serialize_webhook(h) for h in page.items])
 
 
 @bp.post("/webhooks")
+@idempotent
 def create_webhook() -> Response:
     require_admin(actor())
     data = parse_body(WebhookCreate, WEBHOOK_READONLY, wrapper="webhook")
@@ -54,12 +57,14 @@ def update_webhook(webhook_id: int) -> Response:
 @bp.get("/webhooks/<id:webhook_id>/deliveries")
 def list_deliveries(webhook_id: int) -> Response:
     require_admin(actor())
+    query = list_query(resources.DELIVERY_QUERY)
     with session_scope(settings(), write=False) as session:
-        rows = webhooks.deliveries_of(session, actor().account_id, webhook_id)
-        return json_response([serialize_delivery(d) for d in rows])
+        page = lists.list_deliveries(session, actor().account_id, webhook_id, query)
+        return page_response(page, [serialize_delivery(d) for d in page.items])
 
 
 @bp.post("/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/retry")
+@idempotent
 def retry_delivery(webhook_id: int, delivery_id: int) -> Response:
     require_admin(actor())
     with session_scope(settings()) as session:
