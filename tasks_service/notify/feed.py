@@ -32,16 +32,16 @@ def unread_count(session: Session, person_id: int) -> int:
 
 
 def do_mark(
-    session: Session, account_id: int, person_id: int, notification_id: int, read: bool
+    session: Session, account_id: int, person_id: int, notification_id: int, read: bool | None
 ) -> Notification:
-    """Mark one of the person's notifications read (or unread). Raises: NotFound (also
-    for someone else's)."""
+    """Mark one of the person's notifications read (or unread; None: leave it as it is).
+    Raises: NotFound (also for someone else's)."""
     row = lookups.find(session, Notification, account_id, notification_id)
     if row is None or row.person_id != person_id:
         raise lookups.not_found(Notification, notification_id)
     if read and row.read_at is None:
         row.read_at = utcnow()
-    elif not read:
+    elif read is False:
         row.read_at = None
     session.add(row)
     session.flush()

@@ -8,7 +8,11 @@ from tasks_service.notify import feed
 from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.messages import serialize_notification
 from tasks_service.store.db import session_scope
-from tasks_service.store.schemas.messages import NOTIFICATION_READONLY, NotificationUpdate
+from tasks_service.store.schemas.messages import (
+    NOTIFICATION_READONLY,
+    NotificationsRead,
+    NotificationUpdate,
+)
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.submit import idempotent
 
@@ -47,6 +51,7 @@ def mark_notification(notification_id: int) -> Response:
 @bp.post("/people/me/notifications/read")
 @idempotent
 def mark_all_read() -> Response:
+    parse_body(NotificationsRead)  # no fields: {"ids": [...]} is not a way to pick some
     with session_scope(settings()) as session:
         count = feed.do_mark_all_read(session, actor().person_id)
         return json_response({"marked_read": count})

@@ -19,6 +19,7 @@ from tasks_service.store.schemas.directory import (
     PersonUpdate,
 )
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
+from web.submit import idempotent
 
 bp = Blueprint("people", __name__)
 
@@ -32,11 +33,15 @@ def me() -> Response:
 
 @bp.route("/people/me", methods=["PATCH", "PUT"])
 def update_me() -> Response:
-    """What a person may change about themselves: their notification opt-outs."""
+    """What a person may change about themselves: their notification opt-outs (a PATCH
+    without them changes nothing)."""
     data = parse_body(NotificationPreferences, ME_READONLY, wrapper="person")
     who = actor()
     with session_scope(settings()) as session:
-        person = directory.do_set_opt_outs(session, who.account_id, who.person_id, data)
+        if data.notification_opt_outs is None:
+            person = lookups.get(session, Person, who.account_id, who.person_id)
+        else:
+            person = directory.do_set_opt_outs(session, who.account_id, who.person_id, data)
         return json_response(serialize_person(person))
 
 
@@ -49,6 +54,7 @@ def list_people() -> Response:
 
 
 @bp.post("/people")
+@idempotent
 def create_person() -> Response:
     accounts.require_admin(actor())
     data = parse_body(PersonCreate, PERSON_READONLY, wrapper="person")

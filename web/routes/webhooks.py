@@ -11,7 +11,12 @@ from tasks_service.querying.serializers.messages import serialize_delivery, seri
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Webhook
-from tasks_service.store.schemas.messages import WEBHOOK_READONLY, WebhookCreate, WebhookUpdate
+from tasks_service.store.schemas.messages import (
+    WEBHOOK_READONLY,
+    DeliveryRetry,
+    WebhookCreate,
+    WebhookUpdate,
+)
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
 from web.submit import idempotent
 
@@ -67,6 +72,7 @@ def list_deliveries(webhook_id: int) -> Response:
 @idempotent
 def retry_delivery(webhook_id: int, delivery_id: int) -> Response:
     require_admin(actor())
+    parse_body(DeliveryRetry)
     with session_scope(settings()) as session:
         retried = delivery.do_retry(session, actor().account_id, webhook_id, delivery_id)
         return json_response(serialize_delivery(retried), 202)

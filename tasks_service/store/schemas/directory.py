@@ -25,12 +25,16 @@ class PersonUpdate(InputModel):
     disabled: StrictBool = None  # type: ignore[assignment]
 
 
+OptOuts = Annotated[list[str], Field(max_length=40)]
+
+
 class NotificationPreferences(InputModel):
     """What a person may change about themselves (``PATCH /people/me``): the
     notifications they do not want, as events (``task.alert``) or channel:event
     (``email:task.assigned``)."""
 
-    notification_opt_outs: Annotated[list[str], Field(max_length=40)]
+    # absent: as they are (a PATCH is partial); null is not a list
+    notification_opt_outs: OptOuts = None  # type: ignore[assignment]
 
     @field_validator("notification_opt_outs")
     @classmethod

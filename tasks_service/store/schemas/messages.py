@@ -74,7 +74,15 @@ class DeliveryPublic(PublicModel):
 
 
 class NotificationUpdate(InputModel):
-    read: StrictBool
+    read: StrictBool = None  # type: ignore[assignment]  # absent: as it is; null is not
+
+
+class NotificationsRead(InputModel):
+    """``POST /people/me/notifications/read`` marks all of them: it takes no fields."""
+
+
+class DeliveryRetry(InputModel):
+    """``POST /webhooks/:id/deliveries/:id/retry`` sends the delivery again: no fields."""
 
 
 class TaskMention(PublicModel):
