@@ -5,7 +5,9 @@ COPY pyproject.toml uv.lock README.md ./
 COPY tasks_service ./tasks_service
 COPY workers ./workers
 COPY web ./web
-RUN uv sync --locked --no-dev && mkdir -p /var/lib/tasks
+# The data dir holds each role's own files (gunicorn's control socket, beat's
+# schedule): the unprivileged user the roles run as must be able to write there.
+RUN uv sync --locked --no-dev && mkdir -p /var/lib/tasks && chown nobody /var/lib/tasks
 ENV PATH="/app/.venv/bin:$PATH"
 USER nobody
 EXPOSE 8000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -11,7 +12,7 @@ import yaml
 from tests.helpers import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
-LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat"}
+LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "proxy"}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,34 @@ def test_redis_is_append_only_and_roles_wait_for_migration(compose: dict) -> Non
     assert services["web"]["command"][:2] == ["tasks-service", "web"]
     assert services["worker"]["command"][:2] == ["tasks-service", "worker"]
     assert services["beat"]["command"][:2] == ["tasks-service", "beat"]
+
+
+def test_a_reverse_proxy_stands_in_front_of_web(compose: dict) -> None:
+    """Only the proxy is published; it waits for a healthy web and buffers requests."""
+    services = compose["services"]
+    proxy = services["proxy"]
+    assert proxy["image"].split(":")[0] == "nginx"  # the official image
+    assert [p.split(":")[-1] for p in proxy["ports"]] == ["80"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "ports" not in services["web"]
+    assert services["web"]["expose"] == ["8000"]
+    published = proxy["ports"][0].split(":")[0]
+    env = services["web"]["environment"]
+    assert env["TASKS_PUBLIC_URL"].endswith(f":{published}}}"), env["TASKS_PUBLIC_URL"]
+
+    source, target = proxy["volumes"][0].split(":")[:2]
+    assert target == "/etc/nginx/nginx.conf"
+    config = (ROOT / source).read_text()
+    directives = dict(re.findall(r"^\s*(\w+)\s+([^;{]+);", config, flags=re.MULTILINE))
+    assert "server web:8000" in config
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["client_header_timeout"] == "10s"
+    assert directives["client_body_timeout"] == "10s"
+    assert directives["keepalive_timeout"] == "30s"
+    # nginx's own refusals answer in the JSON error shape
+    for status in ("400", "404", "408", "413", "414", "503"):
+        assert f"/.errors/{status}.json" in config, status
+    assert '"code": "payload_too_large"' in config
 
 
 def test_compose_client_accepts_the_file() -> None:
