@@ -9,7 +9,7 @@ from tasks_service.core.logs import configure_logging
 from tasks_service.core.settings import Settings, get_settings
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
-from web.http import IdConverter
+from web.http import IdConverter, refuse_oversized_head
 from web.routes import (
     account,
     calendars,
@@ -35,9 +35,16 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
+    # ``/v1//tasks`` is no resource: a 404 in the JSON shape, not a redirect to a
+    # guessed URL (werkzeug would merge the slashes and answer an HTML 308).
+    app.url_map.merge_slashes = False
     app.extensions["submitter"] = submitter or Submitter(settings)
     app.extensions["outcomes"] = OutcomeWatcher(settings)
     register_error_handlers(app)
+
+    @app.before_request
+    def _head_within_limits() -> None:
+        refuse_oversized_head(request.environ)
 
     @app.before_request
     def _no_nul_in_url() -> None:

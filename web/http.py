@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter
 
 from tasks_service.core.settings import Settings
 from tasks_service.core.validation import MAX_ID, validate
@@ -26,11 +26,62 @@ from web.errors import ApiError
 M = TypeVar("M", bound=BaseModel)
 
 
-class IdConverter(IntegerConverter):
-    """``<id:name>``: a positive integer that fits the database's id columns."""
+def _decimal_up_to(limit: int) -> str:
+    """A regular expression matching exactly the canonical decimal numbers 1..limit
+    (ASCII digits, no sign, no leading zero)."""
+    digits = str(limit)
+    width = len(digits)
+    alternatives = [f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = width - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            alternatives.append(f"{digits[:i]}[{low}-{int(digit) - 1}]{tail}")
+    alternatives.append(digits)
+    return "(?:" + "|".join(alternatives) + ")"
 
-    def __init__(self, map: Any) -> None:
-        super().__init__(map, min=1, max=MAX_ID)
+
+class IdConverter(BaseConverter):
+    """``<id:name>``: the canonical decimal form of an id that fits the database's id
+    columns (1..2^31-1). Anything else (``01``, ``+1``, non-ASCII digits, 0, ids too
+    large) does not match the route at all, so it is a 404 on every method: a range
+    check after matching would leave the route's other methods to answer 405."""
+
+    regex = _decimal_up_to(MAX_ID)
+    part_isolating = True
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+# Limits of the request head that the application enforces itself (the front refuses
+# heads past web.front.MAX_HEAD_BYTES before parsing them).
+MAX_URL_BYTES = 4 * 1024
+MAX_HEADER_BYTES = 8 * 1024
+
+
+def refuse_oversized_head(environ: dict[str, Any]) -> None:
+    """414 for a URL over 4 KiB, 431 for header fields over 8 KiB in all."""
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if target is None:  # a server that does not pass the raw request target on
+        query = environ.get("QUERY_STRING", "")
+        target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+    if len(target) > MAX_URL_BYTES:
+        raise ApiError(414, "uri_too_long", "the URL is longer than the limit of 4 KiB")
+    fields = [
+        (key, str(value))
+        for key, value in environ.items()
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+    ]
+    if sum(len(key) + len(value) + 4 for key, value in fields) > MAX_HEADER_BYTES:
+        raise ApiError(
+            431, "headers_too_large", "the request headers are larger than the limit of 8 KiB"
+        )
 
 
 def settings() -> Settings:
@@ -131,7 +182,10 @@ def _url(**changes: str | None) -> str:
         (k, v) for k, v in request.args.items(multi=True) if k not in ("page", "search_after")
     ]
     params += [(k, v) for k, v in changes.items() if v is not None]
-    return f"{request.base_url}?{urlencode(params)}"
+    # From the configured public URL, never from the request's Host header (a client
+    # could point the links anywhere); relative when none is configured.
+    base = settings().public_url or ""
+    return f"{base}{quote(request.script_root + request.path)}?{urlencode(params)}"
 
 
 def page_response(page: Page[Any], items: list[dict[str, Any]]) -> Response:

@@ -79,7 +79,7 @@ def links(response: TestResponse) -> dict[str, dict[str, str]]:
     """``{rel: query parameters}`` of a list's Link header, checking its exact form."""
     out = {}
     for part in response.headers["Link"].split(", "):
-        match = re.fullmatch(r'<(http://localhost/[^>]+)>; rel="(first|prev|next|last)"', part)
+        match = re.fullmatch(r'<(/v1/[^>]+)>; rel="(first|prev|next|last)"', part)
         assert match, part
         query = urlsplit(match.group(1)).query
         out[match.group(2)] = dict(parse_qsl(query, keep_blank_values=True))
