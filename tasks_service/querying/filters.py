@@ -108,13 +108,15 @@ class SortKey:
 @dataclass(frozen=True)
 class ResourceQuery:
     """What a collection allows: filterable and sortable fields, its default order, the
-    fields a client may ask for (``?fields=``) and those it gets when it does not ask."""
+    fields a client may ask for (``?fields=``) and those it gets when it does not ask.
+    ``key``: the field that tells its items apart (``id``; a task's labels: ``name``)."""
 
     fields: Mapping[str, FieldSpec]
     sortable: Mapping[str, FieldSpec]
     shown: tuple[str, ...]
     collection_fields: tuple[str, ...]
     default_sort: str = "-id"
+    key: str = "id"
 
     @classmethod
     def of(
@@ -124,6 +126,7 @@ class ResourceQuery:
         shown: Iterable[str],
         collection_fields: Iterable[str] | None = None,
         default_sort: str = "-id",
+        key: str = "id",
     ) -> ResourceQuery:
         by_name = {spec.name: spec for spec in specs}
         shown = tuple(shown)
@@ -133,6 +136,7 @@ class ResourceQuery:
             shown=shown,
             collection_fields=tuple(collection_fields) if collection_fields else shown,
             default_sort=default_sort,
+            key=key,
         )
 
 
@@ -158,10 +162,10 @@ def _sort_expression(spec: FieldSpec) -> Any:
 
 
 def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]:
-    """The ORDER BY of ``?sort=a,-b``. ``id`` ends every order, so that an order is total:
-    pages are stable and a cursor names exactly one position. It goes the way of the last
-    key, so that one index on (account, key, id) read in one direction serves the order
-    and a cursor in it."""
+    """The ORDER BY of ``?sort=a,-b``. ``id`` (the resource's key) ends every order, so
+    that an order is total: pages are stable and a cursor names exactly one position. It
+    goes the way of the last key, so that one index on (account, key, id) read in one
+    direction serves the order and a cursor in it."""
     names = [n.strip() for n in (text or resource.default_sort).split(",") if n.strip()]
     # One "-" at most: "--status" is not a way of writing "-status".
     terms = [(name.removeprefix("-"), name.startswith("-")) for name in names]
@@ -174,14 +178,15 @@ def parse_sort(resource: ResourceQuery, text: str | None) -> tuple[SortKey, ...]
         keys.append(
             SortKey(spec.name, _sort_expression(spec), descending, spec.kind, spec.nullable)
         )
-    if not any(key.name == "id" for key in keys):
-        spec = resource.sortable["id"]
-        keys.append(SortKey("id", spec.column, keys[-1].descending, Kind.integer, False))
+    if not any(key.name == resource.key for key in keys):
+        spec = resource.sortable[resource.key]
+        keys.append(SortKey(spec.name, spec.column, keys[-1].descending, spec.kind, False))
     return tuple(keys)
 
 
 def parse_fields(resource: ResourceQuery, text: str | None) -> tuple[str, ...]:
-    """The fields to show for ``?fields=a,b`` (``id`` always), or the collection fields."""
+    """The fields to show for ``?fields=a,b`` (the key, ``id``, always), or the
+    collection fields."""
     if text is None or not text.strip():
         return resource.collection_fields
     names = [n.strip() for n in text.split(",") if n.strip()]
@@ -191,7 +196,7 @@ def parse_fields(resource: ResourceQuery, text: str | None) -> tuple[str, ...]:
             "fields",
             f"unknown fields: {', '.join(unknown)} (allowed: {', '.join(resource.shown)})",
         )
-    return tuple(dict.fromkeys(["id", *names]))
+    return tuple(dict.fromkeys([resource.key, *names]))
 
 
 #: A date-time in a filter reads as in a body (``core.validation.Moment``): the same

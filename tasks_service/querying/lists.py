@@ -23,6 +23,7 @@ from tasks_service.store.models import (
     Task,
     TaskEscalation,
     TaskEvent,
+    TaskLabel,
     Team,
     TeamMembership,
     Webhook,
@@ -69,6 +70,14 @@ def list_notes(session: Session, account_id: int, task_id: int, query: ListQuery
     """Notes of a task, oldest first unless sorted. Raises: TaskNotFound."""
     lookups.get(session, Task, account_id, task_id)
     return run_list(session, Note, [col(Note.task_id) == task_id], query)
+
+
+def list_labels(
+    session: Session, account_id: int, task_id: int, query: ListQuery
+) -> Page[TaskLabel]:
+    """A task's labels, by name unless sorted. Raises: TaskNotFound."""
+    lookups.get(session, Task, account_id, task_id)
+    return run_list(session, TaskLabel, [col(TaskLabel.task_id) == task_id], query)
 
 
 def list_events(

@@ -61,6 +61,7 @@ from tasks_service.store.schemas.tasks import (
     TASK_COLLECTION_FIELDS,
     TASK_FIELDS,
     EventPublic,
+    LabelPublic,
     NotePublic,
 )
 from tasks_service.store.schemas.workflows import WORKFLOW_FIELDS
@@ -244,6 +245,18 @@ NOTE_QUERY = ResourceQuery.of(
     sortable=["id", "created_at"],
     shown=field_names(NotePublic),
     default_sort="id",
+)
+
+#: A task's labels (``/tasks/:id/labels``): a name is one label of the task.
+LABEL_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("name", Kind.text, col(TaskLabel.name), nullable=False),
+        _moment("created_at", col(TaskLabel.created_at)),
+    ],
+    sortable=["name", "created_at"],
+    shown=field_names(LabelPublic),
+    default_sort="name",
+    key="name",
 )
 
 EVENT_QUERY = ResourceQuery.of(

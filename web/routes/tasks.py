@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from tasks_service.core.errors import NotFound
 from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.policies import serialize_escalations
 from tasks_service.querying.serializers.tasks import (
     serialize_events,
+    serialize_labels,
     serialize_notes,
     serialize_task,
     serialize_tasks,
@@ -17,6 +19,7 @@ from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Task
 from tasks_service.store.schemas.tasks import (
+    MAX_LABEL_LENGTH,
     NOTE_READONLY,
     TASK_READONLY,
     TASK_UPDATE_READONLY,
@@ -93,8 +96,20 @@ def add_labels(task_id: int) -> Response:
     return submit("task.add_labels", payload(data), target_id=task_id)
 
 
-@bp.delete("/tasks/<id:task_id>/labels/<string(maxlength=100):name>")
+@bp.get("/tasks/<id:task_id>/labels")
+def list_labels(task_id: int) -> Response:
+    query = list_query(resources.LABEL_QUERY)
+    with session_scope(settings(), write=False) as session:
+        page = lists.list_labels(session, actor().account_id, task_id, query)
+        return page_response(page, serialize_labels(page.items))
+
+
+# ``path``: every name, also one stored before label names were declared with a ``/``
+# in it (``a/b`` or ``a%2Fb``); a name the task does not have changes nothing.
+@bp.delete("/tasks/<id:task_id>/labels/<path:name>")
 def remove_label(task_id: int, name: str) -> Response:
+    if len(name) > MAX_LABEL_LENGTH or not name.isprintable():
+        raise NotFound("no such label: no label has a name like that")
     return submit("task.remove_label", {"name": name}, target_id=task_id)
 
 

@@ -137,6 +137,10 @@ def serialize_notes(session: Session, notes: Sequence[Note]) -> list[dict[str, A
     ]
 
 
+def serialize_labels(labels: Sequence[TaskLabel]) -> list[dict[str, Any]]:
+    return [{"name": label.name, "created_at": iso(label.created_at)} for label in labels]
+
+
 def serialize_events(session: Session, events: Sequence[TaskEvent]) -> list[dict[str, Any]]:
     people = refs.people(session, {e.person_id for e in events})
     return [

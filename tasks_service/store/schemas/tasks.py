@@ -7,10 +7,12 @@ create takes and makes subject and category required. ``TaskPublic`` is the REST
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
 from tasks_service.core.validation import (
@@ -25,7 +27,27 @@ from tasks_service.core.validation import (
 )
 from tasks_service.store.schemas.shape import PublicModel, Ref, field_names, pick, readonly_fields
 
-Labels = Annotated[list[LabelName], Field(max_length=50)]
+#: A label is a word or a few: letters, digits and ``_ - . : + @``, spaces between. Not
+#: ``/`` (``DELETE /tasks/:id/labels/:name`` names it in a path), ``,`` (``?labels=a,b``
+#: lists them), nor ``%``, ``?``, ``#``, quotes or control characters; it starts with a
+#: letter or digit, so ``..`` is not one.
+_LABEL = re.compile(r"\w[\w .:+@-]*")
+
+
+def _label_characters(name: str) -> str:
+    if not _LABEL.fullmatch(name):
+        raise PydanticCustomError(
+            "invalid_format",
+            "a label has letters, digits, spaces and _ - . : + @ only, and starts with a "
+            "letter or digit",
+        )
+    return name
+
+
+Label = Annotated[LabelName, AfterValidator(_label_characters)]
+#: The longest label name (``core.validation.LabelName``, the column's length).
+MAX_LABEL_LENGTH = 100
+Labels = Annotated[list[Label], Field(max_length=50)]
 Source = Annotated[str, StringConstraints(max_length=30)]
 SourceId = Annotated[str, StringConstraints(max_length=128)]
 
@@ -73,7 +95,7 @@ class NoteCreate(InputModel):
 
 
 class LabelsAdd(InputModel):
-    names: Annotated[list[LabelName], Field(min_length=1, max_length=50)]
+    names: Annotated[list[Label], Field(min_length=1, max_length=50)]
 
 
 class WorkflowRef(BaseModel):
@@ -118,6 +140,13 @@ class TaskPublic(PublicModel):
     alert_sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class LabelPublic(PublicModel):
+    """One of a task's labels (``GET /tasks/:id/labels``)."""
+
+    name: str
+    created_at: datetime
 
 
 class NotePublic(PublicModel):
