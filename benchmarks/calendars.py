@@ -361,7 +361,7 @@ def _insert_tasks(n: int, account_id: int, team_id: int, calendar_id: int) -> An
 
     return text(
         "INSERT INTO task (account_id, subject, category, status, team_id, planned_duration,"
-        " urgent, work_hours_are_24x7, assigned_at, calendar_id, clock_stopped_minutes,"
+        " urgent, work_hours_are_24x7, assigned_at, calendar_id, clock_stopped_seconds,"
         " created_at, updated_at) "
         "SELECT :account, 'Task ' || g, 'implementation', 'assigned', :team,"
         " 30 + (g * 7919) % 20000, false, false,"

@@ -130,7 +130,7 @@ def _setup_alerts(settings: Settings, n: int, first: datetime, with_timers: bool
         ids = session.execute(
             text(
                 "INSERT INTO task (account_id, subject, category, status, urgent,"
-                " work_hours_are_24x7, clock_stopped_minutes, overdue, alert_at,"
+                " work_hours_are_24x7, clock_stopped_seconds, overdue, alert_at,"
                 " created_at, updated_at) "
                 "SELECT 1, 'Alert ' || g, 'implementation', 'registered', false, false, 0,"
                 " false, :first + (g * 60.0 / :n) * interval '1 second', now(), now() "
@@ -296,7 +296,7 @@ def sweep_cost(future_counts: list[int], due: int, repeats: int) -> list[tuple[i
                 session.execute(
                     text(
                         "INSERT INTO task (account_id, subject, category, status, urgent,"
-                        " work_hours_are_24x7, clock_stopped_minutes, overdue, created_at,"
+                        " work_hours_are_24x7, clock_stopped_seconds, overdue, created_at,"
                         " updated_at) VALUES (1, 'Holder', 'implementation', 'registered',"
                         " false, false, 0, false, now(), now())"
                     )

@@ -27,6 +27,7 @@ from tasks_service.core.statuses import (
     FINISHED,
     TaskCategory,
     TaskStatus,
+    ensure_change_accepted,
     ensure_status_fits_category,
     ensure_transition,
 )
@@ -92,10 +93,17 @@ def apply_task_change(
     ``noted``: more to say in its event (a timer that fired late).
 
     Raises: TaskValidationError (a bad assignee, a status that does not fit);
-    InvalidTaskStatusError.
+    InvalidTaskStatusError (``FinishedTaskError``: a finished task takes only a status
+    change that reopens it, or notes).
     """
     now = utcnow()
     before = _Before.of(session, task, creating=creating)
+    if not creating:
+        # A finished task takes a status change that reopens it, or notes (the table's
+        # rule, ``statuses.FINISHED_ACCEPTS``): checked before any of the change is read.
+        requested = changes.get("status")
+        status = TaskStatus(requested) if requested is not None else before.status
+        ensure_change_accepted(action, before.status, status, changes)
     team_id, member_id = _assignee(session, task, changes)
     for name in PLAIN_FIELDS:
         if name in changes:

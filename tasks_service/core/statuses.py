@@ -7,6 +7,7 @@ Only the command layer writes ``task.status``, and only after ``ensure_transitio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
@@ -154,6 +155,33 @@ TRANSITIONS: Final[dict[TaskStatus, frozenset[TaskStatus]]] = {
     # A finished task can only be reopened: back with its assignee, or registered.
     **{status: frozenset({TaskStatus.assigned, TaskStatus.registered}) for status in FINISHED},
 }
+#: Besides a status change that reopens it (a row of ``TRANSITIONS``, which may carry
+#: other fields with it: reopened and reassigned at once), what a finished task takes:
+#: notes. It is done with (4me): any other change is refused until it is reopened.
+FINISHED_ACCEPTS: Final = frozenset({"note"})
+
+
+def finished_rule(status: TaskStatus) -> str:
+    """What a finished task accepts, in words (the 409's message)."""
+    reopen = " or ".join(sorted(TRANSITIONS[status]))
+    return (
+        f"a {status.value} task accepts only a status change that reopens it "
+        f"(to {reopen}) and notes"
+    )
+
+
+class FinishedTaskError(InvalidTaskStatusError):
+    """A change a finished task does not accept (``FINISHED_ACCEPTS``): its message says
+    the rule; ``expected_status`` lists the open statuses, in which it would be taken."""
+
+    def __init__(self, action: str, status: TaskStatus) -> None:
+        super().__init__(
+            action=action,
+            expected_status=" or ".join(sorted(OPEN)),
+            actual_status=status.value,
+        )
+        self.message = f"cannot {action} a task that is {status.value}: {finished_rule(status)}"
+        self.args = (self.message,)
 
 
 def ensure_transition(action: str, src: TaskStatus, dst: TaskStatus) -> None:
@@ -165,6 +193,19 @@ def ensure_transition(action: str, src: TaskStatus, dst: TaskStatus) -> None:
         raise InvalidTaskStatusError(
             action=action, expected_status=" or ".join(allowed), actual_status=src.value
         )
+
+
+def ensure_change_accepted(
+    action: str, src: TaskStatus, dst: TaskStatus, fields: Iterable[str]
+) -> None:
+    """Raise ``FinishedTaskError`` for a change of ``fields`` that a finished task does
+    not accept: one that does not reopen it and changes more than ``FINISHED_ACCEPTS``
+    (sending its own status again changes nothing). Then the transition table."""
+    if src in FINISHED and dst not in TRANSITIONS[src]:
+        others = set(fields) - FINISHED_ACCEPTS - {"status"}
+        if dst != src or others:
+            raise FinishedTaskError(action, src)
+    ensure_transition(action, src, dst)
 
 
 def ensure_status_fits_category(status: TaskStatus, category: TaskCategory) -> None:

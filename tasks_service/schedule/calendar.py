@@ -2,7 +2,9 @@
 
 A calendar says when a team works: weekly ranges of local wall-clock time in an IANA
 zone, minus holidays (listed dates, and a country's from the ``holidays`` package), or
-around the clock (``is_24x7``). Service time is counted in real elapsed minutes.
+around the clock (``is_24x7``). Service time is counted in real elapsed time: in whole
+minutes (``add_service_minutes``...) or to the microsecond (``add_service_time``,
+``service_time_between``: a percent of a planned duration, a pause in seconds).
 
 How a range becomes real time. A range ``start``-``end`` on a local date runs from the
 *first* instant the wall clock shows ``start`` to the *last* instant it shows ``end``; a
@@ -66,6 +68,17 @@ def _check_minutes(minutes: int) -> None:
         )
 
 
+def _duration_micros(duration: timedelta) -> int:
+    """A duration of service time to count, in microseconds (as ``_check_minutes``)."""
+    if not isinstance(duration, timedelta) or duration < timedelta(0):
+        raise TaskValidationError(
+            "duration must be a timedelta, 0 or more",
+            code="invalid_value",
+            params={"field": "duration"},
+        )
+    return (duration.days * 86_400 + duration.seconds) * _US + duration.microseconds
+
+
 @dataclass
 class _Timeline:
     """Service intervals ``[starts[i], ends[i])`` and ``before[i]``, the service time
@@ -118,12 +131,21 @@ class Calendar:
         closing time is that closing time). Raises: TaskValidationError."""
         at = _aware("start", start)
         _check_minutes(minutes)
-        if minutes == 0:
+        return self._add(start, at, minutes * _MINUTE)
+
+    def add_service_time(self, start: datetime, duration: timedelta) -> datetime:
+        """``add_service_minutes`` to the microsecond (a percent of a planned duration, a
+        pause of 65 seconds are not whole minutes). Raises: TaskValidationError."""
+        at = _aware("start", start)
+        return self._add(start, at, _duration_micros(duration))
+
+    def _add(self, start: datetime, at: int, micros: int) -> datetime:
+        if micros == 0:
             return start.astimezone(UTC)
         if self.is_24x7:
-            return _moment(at + minutes * _MINUTE)
+            return _moment(at + micros)
         timeline = self._covering(at)
-        target = _service_before(timeline, at) + minutes * _MINUTE
+        target = _service_before(timeline, at) + micros
         while timeline.after(len(timeline.ends) - 1) < target:
             timeline = self._extend(timeline.last_year + 1)
         i = bisect_left(_AfterView(timeline), target)
@@ -152,14 +174,21 @@ class Calendar:
     def service_minutes_between(self, start: datetime, end: datetime) -> int:
         """Whole minutes of service time from ``start`` to ``end`` (negative if ``end``
         comes first). Raises: TaskValidationError."""
-        a, b = _aware("start", start), _aware("end", end)
+        micros = self._between(_aware("start", start), _aware("end", end))
+        return micros // _MINUTE if micros >= 0 else -(-micros // _MINUTE)
+
+    def service_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """``service_minutes_between`` to the microsecond. Raises: TaskValidationError."""
+        return timedelta(microseconds=self._between(_aware("start", start), _aware("end", end)))
+
+    def _between(self, a: int, b: int) -> int:
         if self.is_24x7:
-            return (b - a) // _MINUTE if b >= a else -((a - b) // _MINUTE)
+            return b - a
         if b < a:
-            return -self.service_minutes_between(end, start)
+            return -self._between(b, a)
         self._covering(a)
         timeline = self._covering(b)  # now covers both: one timeline for both counts
-        return (_service_before(timeline, b) - _service_before(timeline, a)) // _MINUTE
+        return _service_before(timeline, b) - _service_before(timeline, a)
 
     def is_open(self, moment: datetime) -> bool:
         at = _aware("moment", moment)

@@ -16,7 +16,9 @@ due_at, policy). A level that fired does not fire again while the anchor holds (
 calendar change or a stopped clock moves pending levels, not fired ones); a new anchor
 (reassignment, a new planned duration or due date) re-arms the levels whose new moment
 is still ahead. While the task waits for the customer its clock stands still: pending
-levels are held, and resume later by the service minutes it stood (``clock_stopped_minutes``).
+levels are held, and resume later by the service time it stood, to the second
+(``clock_stopped_seconds``). Moments are kept to the microsecond: 10 % of a one-minute
+task is 6 seconds after the clock started.
 Finishing the task cancels the rest.
 """
 
@@ -34,7 +36,7 @@ from tasks_service.core.statuses import ACTIVE, TaskStatus
 from tasks_service.core.validation import provided
 from tasks_service.schedule.calendar import Calendar
 from tasks_service.schedule.calendar_store import calendar_by_id
-from tasks_service.schedule.targets import clock_start
+from tasks_service.schedule.targets import clock_start, stood_still
 from tasks_service.schedule.timing import Timed
 from tasks_service.store import background, lookups
 from tasks_service.store.models import (
@@ -81,29 +83,29 @@ def level_moment(
     """When this level is due for the task as it is now; None: not (yet) applicable."""
     if task.status not in ACTIVE or task.status == TaskStatus.waiting_for_customer:
         return None  # not being worked, or the clock stands still
-    stood = task.clock_stopped_minutes
+    stood = stood_still(task)
     begin = clock_start(task)
-    percent, offset = level.get("percent"), int(level.get("offset_minutes", 0))
+    percent, minutes = level.get("percent"), int(level.get("offset_minutes", 0))
+    offset = timedelta(minutes=minutes)
     if percent is not None or level.get("relative_to", "completion_target_at") != "due_at":
         if begin is None or task.planned_duration is None:
             return None
-        planned = task.planned_duration
-        if percent is not None:
-            return calendar.add_service_minutes(begin, planned * percent // 100 + stood)
+        planned = timedelta(minutes=task.planned_duration)
+        if percent is not None:  # to the microsecond: 10 % of a minute is 6 seconds
+            return calendar.add_service_time(begin, planned * percent / 100 + stood)
         if policy.offsets_in_service_time:
-            return calendar.add_service_minutes(begin, max(0, planned + stood + offset))
-        target = calendar.add_service_minutes(begin, planned + stood)
-        return target + timedelta(minutes=offset)
+            return calendar.add_service_time(begin, max(timedelta(0), planned + stood + offset))
+        return calendar.add_service_time(begin, planned + stood) + offset
     if task.due_at is None:
         return None
     if not policy.offsets_in_service_time:
-        moment = task.due_at + timedelta(minutes=offset)
-    elif offset >= 0:
-        moment = calendar.add_service_minutes(task.due_at, offset)
+        moment = task.due_at + offset
+    elif minutes >= 0:
+        moment = calendar.add_service_minutes(task.due_at, minutes)
     else:
-        moment = calendar.subtract_service_minutes(task.due_at, -offset)
+        moment = calendar.subtract_service_minutes(task.due_at, -minutes)
     # a due date is the customer's; time it waited for the customer still pushes it
-    return calendar.add_service_minutes(moment, stood) if stood else moment
+    return calendar.add_service_time(moment, stood) if stood else moment
 
 
 def wanted(session: Session, task: Timed) -> dict[int, tuple[datetime | None, str | None]]:

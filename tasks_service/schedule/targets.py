@@ -3,8 +3,8 @@
 The clock starts at assignment (or ``start_at``, if later) and runs on the task's
 calendar (``calendar_store.applicable_calendar_id``). It stops while the task is
 ``waiting_for_customer``: the target then reads null (4me's "clock stopped"), and on
-leaving that status the service minutes it stood still are added, so the task resumes
-with the service minutes it had left. A new assignment starts a fresh clock.
+leaving that status the service time it stood still is added, to the second, so the
+task resumes with the service time it had left. A new assignment starts a fresh clock.
 
 Everything here is a function of the task's stored fields and its calendar, so a
 recompute after a calendar change (``commands.recompute``) reaches the same
@@ -13,7 +13,7 @@ target that a change to the task itself would.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -35,6 +35,11 @@ TARGET_INPUTS = (
 )
 
 
+def stood_still(task: Timed) -> timedelta:
+    """The service time the task's clock stood still (waiting for the customer)."""
+    return timedelta(seconds=task.clock_stopped_seconds)
+
+
 def clock_start(task: Timed) -> datetime | None:
     if task.assigned_at is None:
         return None
@@ -51,7 +56,8 @@ def completion_target(task: Timed, calendar: Calendar) -> datetime | None:
         or task.planned_duration is None
     ):
         return None
-    return calendar.add_service_minutes(begin, task.planned_duration + task.clock_stopped_minutes)
+    planned = timedelta(minutes=task.planned_duration)
+    return calendar.add_service_time(begin, planned + stood_still(task))
 
 
 def settle(
@@ -60,7 +66,7 @@ def settle(
     """Bring the calendar, the clock, the target and ``resolution_duration`` up to date
     after a change to the task (``before``: its fields before the change)."""
     if task.assigned_at != before["assigned_at"]:  # a new assignment: a fresh clock
-        task.clock_stopped_minutes, task.clock_stopped_at = 0, None
+        task.clock_stopped_seconds, task.clock_stopped_at = 0, None
     if not creating and all(before[name] == getattr(task, name) for name in TARGET_INPUTS):
         return
     task.calendar_id = applicable_calendar_id(session, task)
@@ -72,8 +78,8 @@ def settle(
     elif task.clock_stopped_at is not None:
         begin = clock_start(task)
         if status in ACTIVE and begin is not None:
-            stood = calendar.service_minutes_between(max(task.clock_stopped_at, begin), now)
-            task.clock_stopped_minutes += max(0, stood)
+            stood = calendar.service_time_between(max(task.clock_stopped_at, begin), now)
+            task.clock_stopped_seconds += max(0, stood // timedelta(seconds=1))
         task.clock_stopped_at = None
     if status in FINISHED:
         if task.resolution_duration is None and task.assigned_at and task.finished_at:

@@ -42,7 +42,7 @@ class Timed(Protocol):
     @property
     def planned_duration(self) -> int | None: ...
     @property
-    def clock_stopped_minutes(self) -> int: ...
+    def clock_stopped_seconds(self) -> int: ...
     @property
     def calendar_id(self) -> int | None: ...
 
@@ -63,7 +63,7 @@ class Timing:
     alert_at: datetime | None
     completion_target_at: datetime | None
     planned_duration: int | None
-    clock_stopped_minutes: int
+    clock_stopped_seconds: int
     calendar_id: int | None
 
     @classmethod

@@ -105,9 +105,9 @@ class Task(SQLModel, table=True):
     # when 24x7), kept so that a calendar change finds the tasks it moves.
     calendar_id: int | None = calendar_ref("task")
     # The completion clock stops in waiting_for_customer: since when, and the service
-    # minutes it stood still before (which push the target out).
+    # time it stood still before, in seconds (which push the target out).
     clock_stopped_at: datetime | None = timestamp()
-    clock_stopped_minutes: int = 0
+    clock_stopped_seconds: int = 0
     # Service minutes from assigned_at to finished_at, fixed when the task finishes.
     resolution_duration: int | None = None
     # Past due_at or completion_target_at while unfinished (set by those timers).

@@ -156,6 +156,46 @@ def test_waiting_for_the_customer_holds_levels_and_pushes_them_forward(desk: Des
     }
 
 
+def test_percent_levels_and_pauses_keep_their_seconds(desk: Desk) -> None:
+    """10 % of a one-minute task is 6 seconds (not 0: at assignment); a pause of 65 s
+    moves every level 65 s, one of 3 s moves them 3 s (not 60 and 0)."""
+    desk.default_policy(
+        desk.policy(
+            [
+                {"percent": 10},
+                {"percent": 33},
+                {"offset_minutes": 0},
+                {"offset_minutes": 5, "relative_to": "due_at"},
+            ]
+        )
+    )
+    team = desk.team_of("Ops", [])
+    due = T0 + timedelta(hours=1)
+    task = desk.task(T0, team_id=team, planned_duration=1, due_at=due.isoformat())
+    seconds = timedelta(seconds=1)
+    assert desk.levels(task.id) == {
+        1: (T0 + 6 * seconds, "pending"),
+        2: (T0 + timedelta(seconds=19.8), "pending"),
+        3: (T0 + 60 * seconds, "pending"),
+        4: (due + timedelta(minutes=5), "pending"),
+    }
+    desk.fire_due(T0)
+    assert desk.fired(task.id) == []  # 10 % is not due at assignment
+    desk.update(task.id, T0 + 2 * seconds, status="waiting_for_customer")
+    back = desk.update(task.id, T0 + 67 * seconds, status="in_progress")
+    assert back.completion_target_at == T0 + 125 * seconds
+    assert desk.levels(task.id) == {
+        1: (T0 + 71 * seconds, "pending"),
+        2: (T0 + timedelta(seconds=84.8), "pending"),
+        3: (T0 + 125 * seconds, "pending"),
+        4: (due + timedelta(minutes=5) + 65 * seconds, "pending"),
+    }
+    desk.update(task.id, T0 + 68 * seconds, status="waiting_for_customer")
+    again = desk.update(task.id, T0 + 71 * seconds, status="in_progress")
+    assert again.completion_target_at == T0 + 128 * seconds
+    assert desk.levels(task.id)[1] == (T0 + 74 * seconds, "pending")
+
+
 def test_finishing_cancels_the_rest(desk: Desk) -> None:
     desk.default_policy(desk.policy([{"percent": 50}, {"offset_minutes": 0}]))
     team = desk.team_of("Ops", [])

@@ -83,7 +83,7 @@ def test_the_clock_stops_while_waiting_for_the_customer(world: World) -> None:
     # night it waited through were not service time anyway, so 7h of it count
     back = world.update(task.id, utc(2026, 11, 24, 9), status="in_progress")
     assert back.completion_target_at == utc(2026, 11, 24, 12)
-    assert back.clock_stopped_minutes == 7 * 60
+    assert back.clock_stopped_seconds == 7 * 3600
     # stopping again adds up
     world.update(task.id, utc(2026, 11, 24, 10), status="waiting_for_customer")
     again = world.update(task.id, utc(2026, 11, 24, 11), status="accepted")
@@ -93,7 +93,27 @@ def test_the_clock_stops_while_waiting_for_the_customer(world: World) -> None:
         "waiting_for_customer",
         "in_progress",
     ]
-    assert all("clock_stopped_minutes" not in e.changes for e in events)
+    assert all("clock_stopped_seconds" not in e.changes for e in events)
+
+
+def test_a_pause_is_credited_to_the_second(world: World) -> None:
+    team = world.team("Ops", world.calendar("9-17", office()))
+    task = world.task(MONDAY_10, team_id=team, planned_duration=60)  # target Monday 11:00
+    assert task.completion_target_at == utc(2026, 11, 23, 10)
+    # 65 seconds waiting: the target 65 seconds later (not 60)
+    world.update(task.id, utc(2026, 11, 23, 9, 10), status="waiting_for_customer")
+    back = world.update(task.id, utc(2026, 11, 23, 9, 11, 5), status="in_progress")
+    assert back.completion_target_at == utc(2026, 11, 23, 10, 1, 5)
+    assert back.clock_stopped_seconds == 65
+    # 3 seconds: 3 seconds more (not 0)
+    world.update(task.id, utc(2026, 11, 23, 9, 20), status="waiting_for_customer")
+    again = world.update(task.id, utc(2026, 11, 23, 9, 20, 3), status="in_progress")
+    assert again.completion_target_at == utc(2026, 11, 23, 10, 1, 8)
+    # across closing time: 30 s on Monday and 10 s on Tuesday count, the night does not
+    world.update(task.id, utc(2026, 11, 23, 15, 59, 30), status="waiting_for_customer")
+    tuesday = world.update(task.id, utc(2026, 11, 24, 8, 0, 10), status="in_progress")
+    assert tuesday.clock_stopped_seconds == 65 + 3 + 40
+    assert tuesday.completion_target_at == utc(2026, 11, 23, 10, 1, 48)
 
 
 def test_resolution_duration_counts_service_minutes(world: World) -> None:
