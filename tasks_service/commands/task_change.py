@@ -42,7 +42,7 @@ from tasks_service.store.schemas.tasks import TaskUpdate
 
 #: Fields whose changes an event does not list.
 _UNTRACKED = frozenset(
-    {"id", "account_id", "created_at", "updated_at", "clock_stopped_at", "clock_stopped_minutes"}
+    {"id", "account_id", "created_at", "updated_at", "clock_stopped_at", "clock_stopped_seconds"}
 )
 #: Fields decided here rather than copied: the assignee is checked, the status follows
 #: the transition table.
