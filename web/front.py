@@ -32,7 +32,7 @@ from tasks_service.core.settings import get_settings
 
 # A request head (request line and headers) larger than this is refused by the front
 # (431) without being parsed; below it the application enforces its finer limits
-# (web.limits: URL 4 KiB -> 414, headers 8 KiB -> 431).
+# (web.http.refuse_oversized_head: URL 4 KiB -> 414, headers 8 KiB -> 431).
 MAX_HEAD_BYTES = 16 * 1024
 # The front stops reading a body (413) at this many times settings.max_body_bytes.
 BODY_CAP_FACTOR = 2
