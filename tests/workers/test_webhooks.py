@@ -5,6 +5,7 @@ same webhook-id, dead on a 4xx and sent again on request; the 2,000-alert and ki
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,6 +64,18 @@ def test_an_alert_arrives_signed_once(api: Api, receiver: Receiver, beat: None) 
     ]
     assert headers["webhook-id"] == deliveries[0]["message_id"]
     assert deliveries[0]["webhook_id"] == hook["id"]
+
+
+def test_a_task_created_with_a_member_is_heard_assigned_by_webhooks(
+    api: Api, receiver: Receiver, beat: None
+) -> None:
+    """As the member's feed hears of it (every channel the same events)."""
+    _hook(api, receiver.uri, ["task.assigned"])
+    ann = api.create_person("Ann", "ann.assigned@example.com")
+    task = api.create_task(member_id=ann["id"])
+    wait_for(lambda: receiver.of("task.assigned"), timeout=30, interval=0.2, what="task.assigned")
+    [(_headers, body)] = receiver.of("task.assigned")
+    assert json.loads(body)["data"]["id"] == task["id"]
 
 
 def test_retried_after_500s_with_the_same_id(api: Api, receiver: Receiver, beat: None) -> None:
