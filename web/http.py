@@ -150,10 +150,8 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
+    # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else low - 1
     if not low <= value <= high:
         raise ApiError(
             400,

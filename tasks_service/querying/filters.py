@@ -66,6 +66,8 @@ RESERVED = frozenset({"page", "per_page", "sort", "fields", "search_after"})
 Extra = Mapping[str, Callable[[str], ColumnElement[bool]]]
 
 _MAX_INT = 2**31 - 1
+#: A whole number as a query writes it: ASCII digits (not Arabic-Indic ones, "+1", "1_0").
+_WHOLE = re.compile(r"-?[0-9]{1,10}")
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _COMPARISON = re.compile(r"^(>=|>|<=|<)([^<>]+?)(?:(<=|<)([^<>]+))?$")
 
@@ -204,7 +206,7 @@ def parse_fields(resource: ResourceQuery, text: str | None) -> tuple[str, ...]:
 _MOMENT: TypeAdapter[datetime] = TypeAdapter(Moment)
 
 
-def _parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
+def parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
     """A moment as bodies take it, in UTC. ``naive_is_utc``: a time without an offset
     is UTC (Trackops' parameters, 001: "all timestamp parameters are queried in UTC")."""
     text = text.strip()
@@ -226,10 +228,11 @@ def _parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
 
 def _parse_one(spec: FieldSpec, text: str) -> Any:
     if spec.kind in (Kind.integer, Kind.reference):
-        try:
-            number = int(text)
-        except ValueError:
-            raise QueryError(spec.name, f"{text!r} is not a whole number") from None
+        if not _WHOLE.fullmatch(text):
+            if re.fullmatch(r"-?[0-9]+", text):
+                raise QueryError(spec.name, f"{text} is out of range")
+            raise QueryError(spec.name, f"{text!r} is not a whole number")
+        number = int(text)
         if not -_MAX_INT <= number <= _MAX_INT:
             raise QueryError(spec.name, f"{text} is out of range")
         return number
@@ -240,7 +243,7 @@ def _parse_one(spec: FieldSpec, text: str) -> Any:
             raise QueryError(spec.name, f"{text!r} is not one of {', '.join(allowed)}")
         return text
     if spec.kind == Kind.moment:
-        return _parse_moment(spec.name, text)
+        return parse_moment(spec.name, text)
     if spec.kind == Kind.boolean:
         if text not in ("true", "false"):
             raise QueryError(spec.name, f"{text!r} is not true or false")
@@ -303,7 +306,7 @@ def day_bound(name: str, column: Any, upper: bool) -> Callable[[str], ColumnElem
     without a time means the whole day, so ``due_to=2026-01-31`` includes that day."""
 
     def condition(text: str) -> ColumnElement[bool]:
-        moment = _parse_moment(name, text, naive_is_utc=True)
+        moment = parse_moment(name, text, naive_is_utc=True)
         if not upper:
             return column >= moment  # type: ignore[no-any-return]
         if len(text.strip()) == 10:

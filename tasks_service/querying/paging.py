@@ -36,6 +36,7 @@ from tasks_service.querying.filters import (
     SortKey,
     parse_fields,
     parse_filters,
+    parse_moment,
     parse_sort,
 )
 
@@ -215,13 +216,14 @@ def _key_value(key: SortKey, value: Any) -> Any:
             raise _invalid(f"the cursor has no value for {key.name}")
         return None
     if key.kind == Kind.moment:
-        try:
-            moment = datetime.fromisoformat(value["t"])
-        except (TypeError, KeyError, ValueError):
-            moment = None
-        if moment is None or moment.tzinfo is None:
+        # as a filter reads one: an offset, and the years a body takes
+        text = value.get("t") if isinstance(value, dict) else None
+        if not isinstance(text, str) or len(text) == 10:
             raise _invalid(f"the cursor's {key.name} is not a date-time")
-        return moment
+        try:
+            return parse_moment(key.name, text)
+        except QueryError:
+            raise _invalid(f"the cursor's {key.name} is not a date-time") from None
     if key.kind in (Kind.integer, Kind.reference, Kind.enum):
         if type(value) is not int or not -(2**31) <= value < 2**31:
             raise _invalid(f"the cursor's {key.name} is not a whole number")

@@ -3,6 +3,8 @@ parser for every list, so that a bad or unknown parameter is a 400 naming it."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -208,3 +210,41 @@ def test_the_feed_keeps_unread_before_and_its_count(
     assert [i["id"] for i in unread] == [items[1]["id"], items[2]["id"]]
     everything = ann_api.get("/v1/people/me/notifications?unread=false").get_json()
     assert len(everything) == 3
+
+
+# -- numbers and cursors, as the sweep found them ------------------------------------------
+
+
+def _cursor(body: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "finished_at"])
+def test_a_cursor_at_the_edges_of_the_calendar_is_refused(
+    module_api: Api, sort: str, moment: str
+) -> None:
+    cursor = _cursor({"s": sort, "k": [{"t": moment}, 5], "p": 2})
+    response = module_api.get(f"/v1/tasks?sort={sort}&search_after={cursor}")
+    assert_error(response, 400, "invalid_query", "search_after")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=%D9%A1", "page"),  # an Arabic-Indic one
+        ("per_page=%D9%A1%D9%A1", "per_page"),
+        ("page=%2B1", "page"),
+        ("per_page=%205", "per_page"),
+        ("page=1_0", "page"),
+        ("id=%D9%A1", "id"),
+        ("id=%2B1", "id"),
+        ("planned_duration=>1_000", "planned_duration"),
+        ("team=%D9%A1", "team"),
+        ("id=" + "9" * 400, "id"),
+    ],
+)
+def test_a_number_in_a_query_is_ascii_digits(module_api: Api, query: str, field: str) -> None:
+    response = module_api.get(f"/v1/tasks?{query}")
+    assert response.status_code == 400, response.get_json()
+    assert field in {e["field"] for e in response.get_json()["errors"]}
