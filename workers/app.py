@@ -25,6 +25,7 @@ QUEUES = (COMMANDS_QUEUE, TIMERS_QUEUE, MAINTENANCE_QUEUE)
 APPLY_OPERATION = "tasks.apply_operation"
 RECOVER_OPERATIONS = "tasks.recover_operations"
 PRUNE_BROKER = "tasks.prune_broker"
+PRUNE_KEYS = "tasks.prune_idempotency_keys"
 PLAN_FANOUT = "tasks.plan_fanout"
 RUN_BATCH = "tasks.run_batch"
 SWEEP_TIMERS = "tasks.sweep_timers"
@@ -36,6 +37,7 @@ ROUTES = {
     APPLY_OPERATION: {"queue": COMMANDS_QUEUE},
     RECOVER_OPERATIONS: {"queue": MAINTENANCE_QUEUE},
     PRUNE_BROKER: {"queue": MAINTENANCE_QUEUE},
+    PRUNE_KEYS: {"queue": MAINTENANCE_QUEUE},
     # Background fan-outs (target recomputes) must not hold up commands.
     PLAN_FANOUT: {"queue": MAINTENANCE_QUEUE},
     RUN_BATCH: {"queue": MAINTENANCE_QUEUE},
@@ -65,6 +67,11 @@ def _beat_schedule(settings: Settings) -> dict[str, Any]:
             "schedule": 600.0,
             "options": {"queue": MAINTENANCE_QUEUE, "expires": 600.0},
         }
+    schedule["prune-idempotency-keys"] = {
+        "task": PRUNE_KEYS,
+        "schedule": 600.0,
+        "options": {"queue": MAINTENANCE_QUEUE, "expires": 600.0},
+    }
     return schedule
 
 
@@ -97,6 +104,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "beat_schedule": _beat_schedule(settings),
         "beat_schedule_filename": str(settings.resolved_data_dir / "celerybeat-schedule"),
+        # Heartbeats, and reconnecting within a second of the broker's return
+        # (workers.liveness).
+        "beat_scheduler": "workers.liveness:HeartbeatScheduler",
+        "worker_consumer": "workers.liveness:QuickReconnectConsumer",
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
     }

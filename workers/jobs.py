@@ -9,12 +9,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from tasks_service.commands import drain, recompute
 from tasks_service.commands.operations import apply_operation as apply_operation_unit
 from tasks_service.commands.operations import recover_operations as recover
+from tasks_service.commands.replays import prune_keys
 from tasks_service.core.settings import get_settings
 from tasks_service.notify.delivery import Sender
 from tasks_service.store.db import dispose_engines, session_scope
@@ -25,6 +31,7 @@ from workers.app import (
     MAINTENANCE_QUEUE,
     PLAN_FANOUT,
     PRUNE_BROKER,
+    PRUNE_KEYS,
     RECOVER_OPERATIONS,
     RUN_BATCH,
     SWEEP_TIMERS,
@@ -32,6 +39,7 @@ from workers.app import (
     Submitter,
     make_celery,
 )
+from workers.liveness import WorkerHeartbeat
 from workers.transport import prune_delivered
 
 app = make_celery(get_settings())
@@ -66,6 +74,24 @@ def _fresh_process(**_: object) -> None:
 @worker_process_shutdown.connect
 def _process_ends(**_: object) -> None:
     _Process.close()
+
+
+_heartbeat: list[WorkerHeartbeat] = []
+
+
+@worker_ready.connect
+def _consuming(sender: object = None, **_: object) -> None:
+    # In the main process, whose consumer takes the messages: its heartbeat says a
+    # worker is there to apply commands (web.submit does not wait when none is).
+    heartbeat = WorkerHeartbeat(sender)
+    heartbeat.start()
+    _heartbeat.append(heartbeat)
+
+
+@worker_shutdown.connect
+def _stops(**_: object) -> None:
+    for heartbeat in _heartbeat:
+        heartbeat.stop()
 
 
 @app.task(
@@ -112,6 +138,12 @@ def run_batch(operation_id: int, seq: int) -> int:
     """Recompute one batch of a fan-out (a batch already done is a no-op)."""
     with session_scope() as session:
         return recompute.do_run_batch(session, operation_id, seq)
+
+
+@app.task(name=PRUNE_KEYS)
+def prune_idempotency_keys() -> int:
+    """Forget Idempotency-Keys kept longer than ``TASKS_IDEMPOTENCY_RETENTION``."""
+    return prune_keys(get_settings())
 
 
 @app.task(name=PRUNE_BROKER)

@@ -4,7 +4,8 @@ The stock transport sleeps a full second between polls of an empty queue, and it
 transport options all go to ``create_engine`` (so ``polling_interval`` cannot be set
 there). This subclass polls every ``TASKS_EMBEDDED_BROKER_POLL`` seconds (20 ms by
 default) and runs the SQLite file in WAL mode with a busy timeout, so that the web
-process publishing and the workers consuming do not trip over each other's locks.
+process publishing and the workers consuming do not trip over each other's locks; a
+closed channel gives its database session back (the stock one keeps it forever).
 
 Celery selects it with ``broker_transport = "workers.transport:SQLiteTransport"`` and a
 plain ``sqlite:///...`` broker URL; with kombu's ``sqla+`` prefix the subclass would be
@@ -36,6 +37,16 @@ class Channel(kombu_sqla.Channel):
             cursor.close()
 
         return engine
+
+    def close(self) -> None:
+        # The stock channel never gives its session back: each channel opened and
+        # closed (every readiness ping, every attendance check) kept one pooled
+        # connection checked out, in an open read transaction, until the pool ran dry
+        # and the next ping hung.
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+        super().close()
 
 
 class SQLiteTransport(kombu_sqla.Transport):

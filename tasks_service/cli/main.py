@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tasks_service.cli import admin, calendars, policies, roles, timers
+from tasks_service.cli import admin, calendars, operations, policies, roles, timers
 from tasks_service.cli.output import fail
 from tasks_service.core.errors import DatabaseUnreachable, TaskError
 from tasks_service.core.settings import get_settings
@@ -53,5 +53,6 @@ for group in (
     calendars.calendars,
     policies.escalation_policies,
     timers.timers,
+    operations.operations,
 ):
     main.add_command(group)

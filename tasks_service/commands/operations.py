@@ -25,13 +25,10 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
+from tasks_service.commands import replays
 from tasks_service.commands.operation_kinds import KINDS
 from tasks_service.core.clock import utcnow
-from tasks_service.core.errors import (
-    IdempotencyKeyReused,
-    IdempotencyRequestInFlight,
-    TaskError,
-)
+from tasks_service.core.errors import TaskError
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import OperationStatus
 from tasks_service.notify.outbox import Outbox
@@ -67,6 +64,7 @@ def do_record_operation(
     target_id: int | None = None,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    submit_token: str | None = None,
 ) -> tuple[Operation, bool]:
     """Store a command as a pending operation; returns it and whether it is a replay.
 
@@ -75,12 +73,15 @@ def do_record_operation(
 
     Raises: TaskNotFound/NotFound for a missing target; IdempotencyKeyReused when the
     key came with another request; IdempotencyRequestInFlight while that one is pending.
+    ``submit_token``: the caller's name for this attempt (``stored_by_token``).
     """
     spec = KINDS[kind]
     if idempotency_key is not None:
         earlier = _by_idempotency_key(session, account_id, idempotency_key)
         if earlier is not None:
             return _replay(earlier, fingerprint), True
+        if replays.key_in_requests(session, account_id, idempotency_key):
+            raise replays.key_reused()  # a synchronous write's key
     _lock_target(session, account_id, spec.target_type, target_id)
     op = Operation(
         account_id=account_id,
@@ -91,6 +92,7 @@ def do_record_operation(
         payload=payload,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
+        submit_token=submit_token,
     )
     if idempotency_key is None:
         session.add(op)
@@ -119,15 +121,18 @@ def _by_idempotency_key(session: Session, account_id: int, key: str) -> Operatio
 
 def _replay(earlier: Operation, fingerprint: str | None) -> Operation:
     if earlier.request_hash != fingerprint:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was used with a different request",
-            idempotency_key=earlier.idempotency_key,
-        )
+        raise replays.key_reused()
     if earlier.status == OperationStatus.pending:
-        raise IdempotencyRequestInFlight(
-            "a request with this Idempotency-Key is still being processed", operation_id=earlier.id
-        )
+        raise replays.in_flight(f"operation {earlier.id} is still pending")
     return earlier
+
+
+def stored_by_token(session: Session, account_id: int, token: str) -> Operation | None:
+    """The operation an attempt named ``token`` stored, if its commit went through
+    (asked on a fresh connection when the commit's answer was lost)."""
+    return session.exec(
+        select(Operation).where(Operation.account_id == account_id, Operation.submit_token == token)
+    ).first()
 
 
 def do_withdraw_operation(session: Session, operation_id: int) -> bool:

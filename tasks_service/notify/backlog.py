@@ -3,7 +3,9 @@
 Counts by kind (timers) or channel (deliveries) and state, plus what is due now and
 the claims that went stale (their worker died; the next sweep takes them again). A
 growing "due now" means the workers do not keep up; stale claims mean workers died;
-dead deliveries can be sent again with ``tasks-service timers retry-dead``.
+dead deliveries can be sent again with ``tasks-service timers retry-dead``. Below the
+tables: whether the scheduler sweeps (no sweep, no timer fires) and how many workers
+are alive, from their heartbeats (``store.heartbeats``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlmodel import Session, col, select
 
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import DeliveryState, TimerState
+from tasks_service.store import heartbeats
 from tasks_service.store.models import Delivery, Timer
+from tasks_service.store.models.operations import Heartbeat
 
 _T, _D = TimerState, DeliveryState
 TIMER_COLUMNS = (_T.pending, "due now", _T.claimed, "stale", _T.fired, _T.canceled)
@@ -68,7 +72,31 @@ def report(session: Session, settings: Settings, now: datetime) -> list[str]:
         if lines:
             lines.append("")  # between the tables
         lines += _table(title, columns, _counts(session, group, state, due, lost))
-    return lines
+    return [*lines, "", *liveness(session, settings, now)]
+
+
+def liveness(session: Session, settings: Settings, now: datetime) -> list[str]:
+    """One line for the scheduler, one for the workers (on this stack's broker)."""
+    since = heartbeats.age(session, settings, heartbeats.SCHEDULER, now)
+    if since is None:
+        scheduler = "not seen (is `tasks-service beat` running?)"
+    elif since.total_seconds() > settings.scheduler_stale_after:
+        scheduler = (
+            f"STALE: no sweep for {since.total_seconds():.0f} s: due timers do not fire"
+            " and lost commands are not sent again (is `tasks-service beat` running?)"
+        )
+    else:
+        scheduler = f"ok (last sweep {since.total_seconds():.1f} s ago)"
+    fresh_after = now - timedelta(seconds=settings.worker_stale_after)
+    alive = session.exec(
+        select(func.count()).where(
+            Heartbeat.role == heartbeats.WORKER,
+            Heartbeat.broker == heartbeats.broker_id(settings),
+            col(Heartbeat.beat_at) >= fresh_after,
+        )
+    ).one()
+    workers = f"{alive} alive" if alive else "NONE alive: commands wait, unapplied"
+    return [f"{'scheduler':<12}{scheduler}", f"{'workers':<12}{workers}"]
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Counts) -> list[str]:

@@ -22,7 +22,7 @@ from tasks_service.store.schemas.calendars import (
     CalendarUpdate,
 )
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
-from web.submit import respond_with_recompute
+from web.submit import idempotent, respond_with_recompute
 
 bp = Blueprint("calendars", __name__)
 
@@ -36,6 +36,7 @@ def list_calendars() -> Response:
 
 
 @bp.post("/calendars")
+@idempotent
 def create_calendar() -> Response:
     require_admin(actor())
     data = parse_body(CalendarCreate, CALENDAR_READONLY, wrapper="calendar")

@@ -21,7 +21,7 @@ from tasks_service.store.schemas.directory import (
     TeamUpdate,
 )
 from web.http import actor, json_response, list_query, page_response, parse_body, settings
-from web.submit import respond_with_recompute
+from web.submit import idempotent, respond_with_recompute
 
 bp = Blueprint("teams", __name__)
 
@@ -35,6 +35,7 @@ def list_teams() -> Response:
 
 
 @bp.post("/teams")
+@idempotent
 def create_team() -> Response:
     accounts.require_admin(actor())
     data = parse_body(TeamCreate, TEAM_READONLY, wrapper="team")
@@ -71,6 +72,7 @@ def team_members(team_id: int) -> Response:
 
 
 @bp.post("/teams/<id:team_id>/members")
+@idempotent
 def add_member(team_id: int) -> Response:
     accounts.require_admin(actor())
     data = parse_body(MembershipCreate)

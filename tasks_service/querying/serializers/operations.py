@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks_service.core.clock import iso
+from tasks_service.core.clock import iso, utcnow
 from tasks_service.store.models import Operation
 
 
@@ -22,4 +22,7 @@ def serialize_operation(operation: Operation) -> dict[str, Any]:
         ),
         "created_at": iso(operation.created_at),
         "finished_at": iso(operation.finished_at),
+        "age_seconds": round(
+            ((operation.finished_at or utcnow()) - operation.created_at).total_seconds(), 3
+        ),
     }

@@ -27,3 +27,5 @@ class OperationPublic(PublicModel):
     progress: Progress | None  # of a background fan-out (a recompute)
     created_at: datetime
     finished_at: datetime | None
+    # Seconds from its acceptance until it finished, or until now while pending.
+    age_seconds: float
