@@ -8,10 +8,17 @@ model by the commands. ``validate`` turns pydantic's errors into one
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import re
+import unicodedata
 from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,12 +27,14 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 from tasks_service.core.errors import TaskValidationError
 
 # Far enough for any plan; near enough that adding a year of minutes cannot overflow.
-_EARLIEST = datetime(1900, 1, 1)
-_LATEST = datetime(2999, 12, 31, 23, 59, 59)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_EARLIEST = datetime(FIRST_YEAR, 1, 1)
+_LATEST = datetime(LAST_YEAR, 12, 31, 23, 59, 59)
 
 
 def _to_utc_moment(value: Any) -> Any:
@@ -52,18 +61,141 @@ def _to_utc_moment(value: Any) -> Any:
 
 
 Moment = Annotated[datetime, BeforeValidator(_to_utc_moment)]
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-LongText = Annotated[str, StringConstraints(max_length=65536)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _one_line(value: Any) -> Any:
+    """Refuse control characters (CR/LF, tab, NUL, ESC...) in a one-line text: a name
+    or subject ends up in email headers, logs and terminals. Checked before the
+    surrounding whitespace is stripped, so a trailing newline is refused too."""
+    if isinstance(value, str):
+        bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            raise PydanticCustomError(
+                "invalid_character", f"may not contain control characters (found {bad!r})"
+            )
+    return value
+
+
+OneLine = BeforeValidator(_one_line)
+Subject = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
+]
+LongText = Annotated[str, StringConstraints(max_length=65536)]  # NUL: see ``validate``
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
+]
+LabelName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+]
+#: Stored as given; compared without regard to case (``identity.directory``).
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    OneLine,
 ]
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _uri_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid_value", message)
+
+
+def _host(name: str) -> str:
+    """A URI's host in its one form: an IP address as ``ipaddress`` writes it (IPv6 in
+    brackets), a name in lower case and IDNA (``bücher.example`` is
+    ``xn--bcher-kva.example``). Raises: PydanticCustomError."""
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return f"[{address.compressed}]" if address.version == 6 else address.compressed
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise _uri_error(f"{name!r} is not a valid host name") from None
+    labels = ascii_name.removesuffix(".").split(".")
+    if len(ascii_name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise _uri_error(f"{name!r} is not a valid host name")
+    return ascii_name
+
+
+def _http_uri(value: Any) -> Any:
+    """An absolute http(s) URI, parsed once and kept in one form: scheme and host in
+    lower case, the default port left out, path and query as given.
+
+    Refused: another scheme, no host, a port outside 1-65535, whitespace or control
+    characters anywhere (``urlsplit`` would silently drop CR/LF/tab, and a receiver
+    would see another URI than the one shown), a fragment (never sent), and a user name
+    or password: the URI is shown to every admin and in logs, and a receiver
+    authenticates a webhook by its signature (``webhook-signature``), not by
+    credentials in the URI."""
+    if not isinstance(value, str):
+        return value  # the ``str`` type refuses it
+    text = value.strip()
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text):
+        raise PydanticCustomError(
+            "invalid_character", "may not contain whitespace or control characters"
+        )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # a bad port or IPv6 literal
+        message = "a port from 1 to 65535" if "port" in str(exc).lower() else "a valid host"
+        raise _uri_error(f"must be an http(s) URI with {message}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise _uri_error("must be an http:// or https:// URI")
+    if "@" in parts.netloc:
+        raise _uri_error("may not contain a user name or password (webhooks are signed)")
+    if not parts.hostname:
+        raise _uri_error("must name a host (http(s)://host/...)")
+    if port is not None and not 1 <= port <= 65535:
+        raise _uri_error("must be an http(s) URI with a port from 1 to 65535")
+    if parts.fragment or text.endswith("#"):
+        raise _uri_error("may not contain a fragment (#...): it is never sent")
+    netloc = _host(parts.hostname)
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+
+
+#: A webhook's address (``notify.transport.guard`` decides later whether it is public).
+HttpUri = Annotated[str, StringConstraints(max_length=2048), BeforeValidator(_http_uri)]
+
+
+@functools.cache
+def iana_zones() -> frozenset[str]:
+    """The IANA time zone names, from the ``tzdata`` package (a dependency): the same
+    list on every host. (``zoneinfo.available_timezones()`` also lists whatever the
+    host's zoneinfo directory holds, ``localtime`` among them, and ``ZoneInfo`` opens
+    any file under it: neither is a rule a client's calendar may depend on.)"""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+
+
+def _iana_zone(value: Any) -> Any:
+    if isinstance(value, str) and value not in iana_zones():
+        raise PydanticCustomError(
+            "invalid_value",
+            "{zone} is not an IANA time zone name (e.g. Europe/Amsterdam, UTC)",
+            {"zone": repr(value[:64])},
+        )
+    return value
+
+
+#: A time zone: an IANA name, exactly as IANA spells it.
+TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
+
 #: Ids fit the 32-bit integer columns of every backend.
 MAX_ID = 2**31 - 1
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-Minutes = Annotated[StrictInt, Field(ge=1, le=600000)]
+MAX_MINUTES = 600_000
+Minutes = Annotated[StrictInt, Field(ge=1, le=MAX_MINUTES)]
+#: The most service minutes a calendar is asked to count: a percent level (up to 1000%)
+#: of the longest planned duration, with room for the time a task's clock stood still
+#: and a level's offset (a year of minutes, ``store.schemas.policies``).
+MAX_SERVICE_MINUTES = 10_000_000
 EffortMinutes = Annotated[StrictInt, Field(ge=0, le=600000)]
 
 
@@ -88,6 +220,8 @@ _CODES = {
     "literal_error": "invalid_value",
     "string_pattern_mismatch": "invalid_format",
     "value_error": "invalid_value",
+    "invalid_character": "invalid_character",
+    "out_of_range": "out_of_range",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -110,8 +244,62 @@ def _error_code(error_type: str, given: Any) -> str:
     return "invalid_type" if error_type.endswith(("_type", "_parsing")) else "invalid_value"
 
 
+#: More digits than any field's range: a JSON integer this long is not even converted
+#: (Python refuses to parse integers of over 4,300 digits, with a message about its own
+#: internals).
+MAX_DIGITS = 40
+
+
+class HugeNumber(str):
+    """A JSON integer of more than ``MAX_DIGITS`` digits, kept as its text (so the body
+    still serialises, e.g. to compare an Idempotency-Key's request) for ``validate`` to
+    refuse, naming its field."""
+
+    @property
+    def digits(self) -> int:
+        return len(self.lstrip("-"))
+
+
+def parse_json_int(text: str) -> int | HugeNumber:
+    """``json.loads(..., parse_int=parse_json_int)``: integers, but not huge ones."""
+    return HugeNumber(text) if len(text.lstrip("-")) > MAX_DIGITS else int(text)
+
+
+def _unreadable(value: Any, path: tuple[str, ...]) -> list[dict[str, str]]:
+    """What no field can take, wherever it is in the input: a NUL character in a text
+    (or in a key), a huge number. One error per place, named by its path."""
+    field = ".".join(path) or "body"
+    if isinstance(value, HugeNumber):
+        message = f"a number of {value.digits} digits is beyond the range of any field"
+        return [{"field": field, "code": "out_of_range", "message": message}]
+    if isinstance(value, str):
+        if "\x00" in value:
+            message = "may not contain NUL characters"
+            return [{"field": field, "code": "invalid_character", "message": message}]
+        return []
+    if isinstance(value, dict):
+        errors = []
+        for key, item in value.items():
+            if "\x00" in str(key):
+                message = "a key may not contain NUL characters"
+                errors.append({"field": field, "code": "invalid_character", "message": message})
+            else:
+                errors += _unreadable(item, (*path, str(key)))
+        return errors
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in _unreadable(item, (*path, str(i)))]
+    return []
+
+
+def _within(field: str, places: set[str]) -> bool:
+    return any(field == p or field.startswith(f"{p}.") or p == "body" for p in places)
+
+
 def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) -> M:
-    """Validate client input against ``model``; raise one error naming every bad field."""
+    """Validate client input against ``model``; raise one error naming every bad field.
+
+    NUL characters and huge numbers are refused wherever they are, whatever the field's
+    type (``_unreadable``); pydantic's own complaint about the same field is left out."""
     if not isinstance(data, dict):
         raise TaskValidationError(
             "the body must be a JSON object",
@@ -123,10 +311,15 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
         if key in readonly
     ]
     writable = {k: v for k, v in data.items() if k not in readonly}
+    unreadable = _unreadable(writable, ())
+    errors += unreadable
+    places = {e["field"] for e in unreadable}
     try:
         result = model.model_validate(writable)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
+            if _within(_field_name(model, err["loc"]), places):
+                continue
             given = err.get("input")
             code = _error_code(err["type"], given)
             message = "cannot be null" if code == "not_nullable" else err["msg"]

@@ -5,6 +5,7 @@ Writes are small and synchronous (no operation queue), like the accounts'.
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,9 +37,9 @@ _EMAIL_TAKEN = "another person has this email"
 
 
 def find_person_by_email(session: Session, account_id: int, email: str) -> Person | None:
-    return session.exec(
-        select(Person).where(Person.account_id == account_id, Person.primary_email == email)
-    ).first()
+    """The account's person with this email, in whatever letters it is given."""
+    same = func.lower(Person.primary_email) == func.lower(email.strip())
+    return session.exec(select(Person).where(Person.account_id == account_id, same)).first()
 
 
 def list_people(session: Session, account_id: int) -> list[Person]:
@@ -53,8 +54,7 @@ def do_create_person(session: Session, account_id: int, data: PersonCreate) -> P
         session, Person, account_id, "primary_email", data.primary_email, None, _EMAIL_TAKEN
     )
     person = Person(account_id=account_id, **data.model_dump())
-    session.add(person)
-    session.flush()
+    lookups.store_unique(session, person, "primary_email", _EMAIL_TAKEN)
     return person
 
 
@@ -72,8 +72,7 @@ def do_update_person(
     for key, value in changes.items():
         setattr(person, key, value)
     person.updated_at = utcnow()
-    session.add(person)
-    session.flush()
+    lookups.store_unique(session, person, "primary_email", _EMAIL_TAKEN)
     return person
 
 
@@ -94,8 +93,8 @@ def do_set_opt_outs(
 
 def list_teams(session: Session, account_id: int, name: str | None = None) -> list[Team]:
     query = select(Team).where(Team.account_id == account_id)
-    if name is not None:
-        query = query.where(Team.name == name)
+    if name is not None:  # names are unique without regard to case
+        query = query.where(func.lower(Team.name) == func.lower(name))
     return list(session.exec(query.order_by(col(Team.id))))
 
 
@@ -113,8 +112,7 @@ def do_create_team(session: Session, account_id: int, data: TeamCreate) -> Team:
     lookups.ensure_free(session, Team, account_id, "name", data.name, None, _TEAM_TAKEN)
     _check_refs(session, account_id, data.model_dump())
     team = Team(account_id=account_id, **data.model_dump())
-    session.add(team)
-    session.flush()
+    lookups.store_unique(session, team, "name", _TEAM_TAKEN)
     return team
 
 
@@ -134,8 +132,7 @@ def do_update_team(
     for key, value in changes.items():
         setattr(team, key, value)
     team.updated_at = utcnow()
-    session.add(team)
-    session.flush()
+    lookups.store_unique(session, team, "name", _TEAM_TAKEN)
     recompute = background.request_if_moved(session, team, before, person_id, {"team_id": team_id})
     return team, recompute
 

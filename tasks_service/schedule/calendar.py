@@ -31,12 +31,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tasks_service.core.errors import TaskValidationError
-from tasks_service.core.validation import validate
+from tasks_service.core.validation import FIRST_YEAR, LAST_YEAR, MAX_SERVICE_MINUTES, validate
 from tasks_service.store.schemas.calendars import CalendarSpec
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
 _MINUTE = 60 * _US
+# The API's range of moments (``core.validation``): what a calendar is asked about and
+# what it answers stays within it (and far from datetime's own limits).
+_FIRST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LAST = datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -56,13 +60,27 @@ def _aware(name: str, moment: datetime) -> int:
             code="naive_datetime",
             params={"field": name},
         )
+    try:
+        in_range = _FIRST <= moment <= _LAST
+    except OverflowError:  # an offset that takes it past datetime's own limits
+        in_range = False
+    if not in_range:
+        raise TaskValidationError(
+            f"{name} must be between the years {FIRST_YEAR} and {LAST_YEAR}",
+            code="out_of_range",
+            params={"field": name},
+        )
     return _micros(moment)
 
 
 def _check_minutes(minutes: int) -> None:
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 0 <= minutes <= MAX_SERVICE_MINUTES
+    ):
         raise TaskValidationError(
-            "minutes must be a whole number, 0 or more",
+            f"minutes must be a whole number from 0 to {MAX_SERVICE_MINUTES}",
             code="invalid_value",
             params={"field": "minutes"},
         )
@@ -70,13 +88,34 @@ def _check_minutes(minutes: int) -> None:
 
 def _duration_micros(duration: timedelta) -> int:
     """A duration of service time to count, in microseconds (as ``_check_minutes``)."""
-    if not isinstance(duration, timedelta) or duration < timedelta(0):
+    if not isinstance(duration, timedelta) or not (
+        timedelta(0) <= duration <= timedelta(minutes=MAX_SERVICE_MINUTES)
+    ):
         raise TaskValidationError(
-            "duration must be a timedelta, 0 or more",
+            f"duration must be a timedelta from 0 to {MAX_SERVICE_MINUTES} minutes",
             code="invalid_value",
             params={"field": "duration"},
         )
     return (duration.days * 86_400 + duration.seconds) * _US + duration.microseconds
+
+
+def _beyond(direction: str) -> TaskValidationError:
+    year = LAST_YEAR if direction == "past" else FIRST_YEAR
+    return TaskValidationError(
+        f"service time runs {direction} the year {year}",
+        code="out_of_range",
+        params={"field": "minutes"},
+    )
+
+
+def _answer(micros: int) -> datetime:
+    """A moment the calendar answers, within the API's range."""
+    moment = _moment(micros)
+    if moment > _LAST:
+        raise _beyond("past")
+    if moment < _FIRST:
+        raise _beyond("back before")
+    return moment
 
 
 @dataclass
@@ -143,13 +182,13 @@ class Calendar:
         if micros == 0:
             return start.astimezone(UTC)
         if self.is_24x7:
-            return _moment(at + micros)
+            return _answer(at + micros)
         timeline = self._covering(at)
         target = _service_before(timeline, at) + micros
-        while timeline.after(len(timeline.ends) - 1) < target:
-            timeline = self._extend(timeline.last_year + 1)
+        while not timeline.ends or timeline.after(len(timeline.ends) - 1) < target:
+            timeline = self._extend(timeline)
         i = bisect_left(_AfterView(timeline), target)
-        return _moment(timeline.starts[i] + target - timeline.before[i])
+        return _answer(timeline.starts[i] + target - timeline.before[i])
 
     def subtract_service_minutes(self, end: datetime, minutes: int) -> datetime:
         """The latest instant from which ``minutes`` of service time pass until ``end``
@@ -161,15 +200,16 @@ class Calendar:
         if minutes == 0:
             return end.astimezone(UTC)
         if self.is_24x7:
-            return _moment(at - minutes * _MINUTE)
+            return _answer(at - minutes * _MINUTE)
         timeline = self._covering(at)
         while _service_before(timeline, at) < minutes * _MINUTE:
-            if timeline.first_year <= 1900:
-                raise OverflowError("service time runs back past the year 1900")
-            timeline = self._build(timeline.first_year - 1, timeline.last_year)
+            if timeline.first_year <= FIRST_YEAR:
+                raise _beyond("back before")
+            span = timeline.last_year - timeline.first_year + 1  # grow by doubling
+            timeline = self._build(max(FIRST_YEAR, timeline.first_year - span), timeline.last_year)
         target = _service_before(timeline, at) - minutes * _MINUTE
         i = bisect_right(timeline.before, target) - 1  # the last interval starting at/before
-        return _moment(timeline.starts[i] + target - timeline.before[i])
+        return _answer(timeline.starts[i] + target - timeline.before[i])
 
     def service_minutes_between(self, start: datetime, end: datetime) -> int:
         """Whole minutes of service time from ``start`` to ``end`` (negative if ``end``
@@ -206,9 +246,9 @@ class Calendar:
         timeline = self._covering(at)
         i = bisect_right(timeline.ends, at)
         while i >= len(timeline.ends):
-            timeline = self._extend(timeline.last_year + 1)
+            timeline = self._extend(timeline)
             i = bisect_right(timeline.ends, at)
-        return moment.astimezone(UTC) if timeline.starts[i] <= at else _moment(timeline.starts[i])
+        return moment.astimezone(UTC) if timeline.starts[i] <= at else _answer(timeline.starts[i])
 
     # -- the timeline --------------------------------------------------------------------
 
@@ -222,11 +262,14 @@ class Calendar:
             timeline = self._build(first, last)
         return timeline
 
-    def _extend(self, last_year: int) -> _Timeline:
-        if last_year > 9998:
-            raise OverflowError("service time runs past the year 9999")
-        assert self._timeline is not None
-        return self._build(self._timeline.first_year, last_year)
+    def _extend(self, timeline: _Timeline) -> _Timeline:
+        """The timeline grown forward, doubling its span (a long search builds each
+        year a few times, not once per year it passes). Raises: TaskValidationError
+        past the API's last year."""
+        if timeline.last_year > LAST_YEAR:
+            raise _beyond("past")
+        span = timeline.last_year - timeline.first_year + 1
+        return self._build(timeline.first_year, min(LAST_YEAR + 1, timeline.last_year + span))
 
     def _build(self, first_year: int, last_year: int) -> _Timeline:
         with self._lock:
@@ -259,9 +302,9 @@ class Calendar:
             for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
                 before[i] = total
                 total += b - a
+            # (no service in these years at all, every day a holiday: the callers look
+            # further, up to the API's last year)
             self._timeline = _Timeline(first_year, last_year, starts, ends, before)
-            if not starts:
-                raise ValueError("the calendar has no service time in these years")
             return self._timeline
 
     def _is_holiday(self, day: date) -> bool:

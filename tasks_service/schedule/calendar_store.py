@@ -128,8 +128,7 @@ def do_create_calendar(session: Session, account_id: int, data: CalendarCreate) 
     """Raises: TaskValidationError (a taken name)."""
     lookups.ensure_free(session, CalendarRow, account_id, "name", data.name, None, _TAKEN)
     row = CalendarRow(account_id=account_id, name=data.name, **_stored_rules(data))
-    session.add(row)
-    session.flush()
+    lookups.store_unique(session, row, "name", _TAKEN)
     return row
 
 
@@ -160,8 +159,7 @@ def do_update_calendar(
             setattr(row, name, value)
         row.version += 1
     row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    lookups.store_unique(session, row, "name", _TAKEN)
     if not rules_changed:
         return row, None
     scope = {"calendar_id": calendar_id}

@@ -32,6 +32,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tasks_service.core.clock import utcnow
+from tasks_service.core.errors import TaskValidationError
 from tasks_service.core.statuses import ACTIVE, TaskStatus
 from tasks_service.core.validation import provided
 from tasks_service.schedule.calendar import Calendar
@@ -173,16 +174,26 @@ def list_policies(session: Session, account_id: int) -> list[EscalationPolicy]:
 
 
 def _check_levels(session: Session, account_id: int, levels: list[EscalationLevel]) -> None:
-    """The people and teams that levels name belong to the account."""
+    """The people and teams that levels name belong to the account.
+    Raises: TaskValidationError naming every unknown one (one error per field)."""
+    refs: list[tuple[str, type[Person] | type[Team], int]] = []
     for i, level in enumerate(levels):
         for j, target in enumerate(level.notify):
             kind, _, ref = target.partition(":")
             if ref:
                 model = Person if kind == "person" else Team
-                lookups.check_ref(session, model, account_id, int(ref), f"levels.{i}.notify.{j}")
-        team_id = level.actions.reassign_team_id if level.actions else None
-        field = f"levels.{i}.actions.reassign_team_id"
-        lookups.check_ref(session, Team, account_id, team_id, field)
+                refs.append((f"levels.{i}.notify.{j}", model, int(ref)))
+        if level.actions and level.actions.reassign_team_id is not None:
+            field = f"levels.{i}.actions.reassign_team_id"
+            refs.append((field, Team, level.actions.reassign_team_id))
+    errors = [
+        {"field": field, "code": "not_found", "message": f"no {lookups.NAMES[model]} {row_id}"}
+        for field, model, row_id in refs
+        if lookups.find(session, model, account_id, row_id) is None
+    ]
+    if errors:
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise TaskValidationError(f"Validation failed: {summary}", errors=errors)
 
 
 def _levels_json(levels: list[EscalationLevel]) -> list[dict[str, Any]]:
@@ -202,8 +213,7 @@ def do_create_policy(
         offsets_in_service_time=data.offsets_in_service_time,
         hold_email_to_service_hours=data.hold_email_to_service_hours,
     )
-    session.add(row)
-    session.flush()
+    lookups.store_unique(session, row, "name", _TAKEN)
     return row
 
 
@@ -233,8 +243,7 @@ def do_update_policy(
     for name, value in changes.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    lookups.store_unique(session, row, "name", _TAKEN)
     if not timing:
         return row, None
     return row, background.request_recompute(session, account_id, person_id, {})

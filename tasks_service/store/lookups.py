@@ -9,13 +9,16 @@
 - ``check_ref(...)``: an id a client gave in a field names a row of the account, or a
   422 naming that field.
 
-``ensure_free`` checks that a name or email is not taken in the account.
+``ensure_free`` checks that a name or email is not taken in the account (without regard
+to case), ``store_unique`` stores a row that must stay so.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar, cast
 
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from tasks_service.core.errors import NotFound, TaskNotFound, field_error
@@ -143,10 +146,23 @@ def ensure_free(
     message: str,
 ) -> None:
     """No other row of ``model`` in the account has ``value`` in ``field`` (a name, an
-    email). Raises: TaskValidationError (``field``, code ``taken``)."""
+    email), in whatever letters: texts are compared with the database's ``lower``, as
+    its unique indexes on ``lower(...)`` do (migration 0010).
+    Raises: TaskValidationError (``field``, code ``taken``)."""
     table = cast(Any, model)
-    other = session.exec(
-        select(table.id).where(table.account_id == account_id, getattr(table, field) == value)
-    ).first()
+    column = getattr(table, field)
+    same = func.lower(column) == func.lower(value) if isinstance(value, str) else column == value
+    other = session.exec(select(table.id).where(table.account_id == account_id, same)).first()
     if other is not None and other != own_id:
         raise field_error(field, "taken", message)
+
+
+def store_unique(session: Session, row: SQLModel, field: str, message: str) -> None:
+    """Add and flush ``row``. Two requests that raced past ``ensure_free`` meet the
+    database's unique index instead, and the later one gets the same 422.
+    Raises: TaskValidationError (``field``, code ``taken``)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise field_error(field, "taken", message) from None

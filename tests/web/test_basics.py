@@ -119,7 +119,7 @@ def test_body_over_one_mebibyte_is_413(api: Api) -> None:
         ),
         ({"subject": 12, "category": "implementation"}, "subject", "invalid_type"),
         ({"category": "implementation"}, "subject", "missing"),
-        ({"subject": "x\u0000y", "category": "implementation"}, "body", "invalid_character"),
+        ({"subject": "x\u0000y", "category": "implementation"}, "subject", "invalid_character"),
     ],
 )
 def test_invalid_task_is_422_and_creates_nothing(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, literal_column
 from sqlmodel import Field, SQLModel
 
 from tasks_service.store.models.columns import calendar_ref, created, policy_ref
@@ -26,8 +26,23 @@ class Account(SQLModel, table=True):
     created_at: datetime = created()
 
 
+def unique_without_case(table: str, column: str) -> Index:
+    """One row per account and ``lower(column)``: emails and names are unique without
+    regard to case (``P2@DEMO.EXAMPLE`` is ``p2@demo.example``, ``ops`` is ``Ops``),
+    enforced by the database whatever request races another (migration 0010)."""
+    return Index(
+        f"uq_{table}_{column}_lower",
+        "account_id",
+        func.lower(literal_column(column)),
+        unique=True,
+    )
+
+
 class Person(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("account_id", "primary_email"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "primary_email"),
+        unique_without_case("person", "primary_email"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -45,7 +60,7 @@ class Person(SQLModel, table=True):
 
 
 class Team(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (UniqueConstraint("account_id", "name"), unique_without_case("team", "name"))
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)

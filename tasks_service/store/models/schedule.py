@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from tasks_service.core.statuses import TimerKind, TimerState
 from tasks_service.store.models.columns import UTCDateTime, created, timestamp
+from tasks_service.store.models.directory import unique_without_case
 
 
 class Calendar(SQLModel, table=True):
@@ -20,7 +21,10 @@ class Calendar(SQLModel, table=True):
     (id, version) and never outlive a change.
     """
 
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "name"),
+        unique_without_case("calendar", "name"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -69,7 +73,10 @@ class EscalationPolicy(SQLModel, table=True):
     """Ordered escalation levels (``tasks_service.escalation``), each a timer per task."""
 
     __tablename__ = "escalation_policy"
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "name"),
+        unique_without_case("escalation_policy", "name"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)

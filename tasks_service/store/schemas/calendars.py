@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tasks_service.core.validation import InputModel, Name
+from tasks_service.core.validation import FIRST_YEAR, LAST_YEAR, InputModel, Name, TimeZoneName
 from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.schemas.shape import PublicModel, field_names, readonly_fields
 
@@ -40,11 +40,48 @@ def _clock(value: Any) -> Any:
         raise ValueError('must be a time of day "HH:MM" from 00:00 to 24:00') from None
 
 
+def _start_clock(value: Any) -> Any:
+    """A range's start: ``"HH:MM"`` from 00:00 to 23:59."""
+    if value == "24:00":
+        raise ValueError("24:00 is only allowed as an end (a range cannot start at midnight's end)")
+    return _clock(value)
+
+
+#: The most holidays a calendar lists (after duplicates are dropped): decades of them.
+#: A country's holidays come from ``holiday_country``, not from this list.
+MAX_HOLIDAYS = 1_000
+
+
+def _holiday(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "out_of_range", f"must be between the years {FIRST_YEAR} and {LAST_YEAR}"
+        )
+    return value
+
+
+def _distinct_days(days: list[date]) -> list[date]:
+    """Each holiday once, in date order (10,000 copies of one date are one holiday)."""
+    distinct = sorted(set(days))
+    if len(distinct) > MAX_HOLIDAYS:
+        raise PydanticCustomError(
+            "too_long", f"at most {MAX_HOLIDAYS} different holidays (got {len(distinct)})"
+        )
+    return distinct
+
+
+Holidays = Annotated[
+    list[Annotated[date, AfterValidator(_holiday)]],
+    Field(max_length=10 * MAX_HOLIDAYS),  # before de-duplication: a bound on the work
+    AfterValidator(_distinct_days),
+]
+
+
 class ServiceHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekday: Weekday
-    start: Annotated[time, BeforeValidator(_clock)]
+    start: Annotated[time, BeforeValidator(_start_clock)]
     end: Annotated[time | None, BeforeValidator(_clock)]
 
 
@@ -54,21 +91,12 @@ class CalendarSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name | None = None
-    time_zone: str = "UTC"
+    time_zone: TimeZoneName = "UTC"
     hours: list[ServiceHours] = Field(default_factory=list, max_length=7 * 24)
-    holidays: list[date] = Field(default_factory=list, max_length=10_000)
+    holidays: Holidays = Field(default_factory=list)
     holiday_country: str | None = Field(default=None, max_length=8)
     holiday_subdivision: str | None = Field(default=None, max_length=16)
     is_24x7: StrictBool = False
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone") from None
-        return value
 
     @field_validator("hours")
     @classmethod

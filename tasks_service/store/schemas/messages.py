@@ -9,10 +9,9 @@ from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
 from tasks_service.core.events import EVENTS
 from tasks_service.core.statuses import DeliveryState
-from tasks_service.core.validation import InputModel
+from tasks_service.core.validation import HttpUri, InputModel
 from tasks_service.store.schemas.shape import PublicModel, readonly_fields
 
-Uri = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
 EventNames = Annotated[list[str], Field(min_length=1, max_length=20)]
 Description = Annotated[str, StringConstraints(max_length=255)]
 
@@ -27,14 +26,14 @@ def _known_events(events: list[str] | None) -> list[str] | None:
 
 
 class WebhookCreate(InputModel):
-    uri: Uri
+    uri: HttpUri
     events: Annotated[EventNames, AfterValidator(_known_events)]
     disabled: StrictBool = False
     description: Description | None = None
 
 
 class WebhookUpdate(InputModel):
-    uri: Uri = None  # type: ignore[assignment]
+    uri: HttpUri = None  # type: ignore[assignment]
     events: Annotated[EventNames, AfterValidator(_known_events)] = None  # type: ignore[assignment]
     disabled: StrictBool = None  # type: ignore[assignment]
     description: Description | None = None
