@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -267,10 +268,15 @@ def parse_json_int(text: str) -> int | HugeNumber:
 
 def _unreadable(value: Any, path: tuple[str, ...]) -> list[dict[str, str]]:
     """What no field can take, wherever it is in the input: a NUL character in a text
-    (or in a key), a huge number. One error per place, named by its path."""
+    (or in a key), a huge number (stored in a free-form field such as ``custom_fields``
+    it would come back as text, or as an infinity no JSON column takes). One error per
+    place, named by its path."""
     field = ".".join(path) or "body"
     if isinstance(value, HugeNumber):
         message = f"a number of {value.digits} digits is beyond the range of any field"
+        return [{"field": field, "code": "out_of_range", "message": message}]
+    if isinstance(value, float) and not math.isfinite(value):  # 1e999 reads as infinity
+        message = "a number beyond the range of any field (JSON has no infinity)"
         return [{"field": field, "code": "out_of_range", "message": message}]
     if isinstance(value, str):
         if "\x00" in value:
