@@ -166,8 +166,8 @@ def test_a_nul_character_is_a_422_naming_its_field(
 
 def test_a_nul_in_a_task_subject_or_note_names_the_field(admin: Api) -> None:
     for body, field in (
-        ({"subject": "Back\x00ups", "category": "other"}, "subject"),
-        ({"subject": "Backups", "category": "other", "note": "n\x00"}, "note"),
+        ({"subject": "Back\x00ups", "category": "implementation"}, "subject"),
+        ({"subject": "Backups", "category": "implementation", "note": "n\x00"}, "note"),
     ):
         response = admin.post("/v1/tasks", json=body)
         assert_error(response, 422, "validation_failed", field)
@@ -189,7 +189,7 @@ def test_a_huge_number_in_a_free_form_field_is_refused(admin: Api) -> None:
     """``custom_fields`` takes any JSON: a 5,000-digit integer or 1e999 (infinity, which
     no JSON column stores) is refused there too, naming the place."""
     for number in ("9" * 5000, "1e999", "-1e999"):
-        raw = '{"subject": "S", "category": "other", "custom_fields": {"n": [' + number + "]}}"
+        raw = '{"subject": "S", "category": "implementation", "custom_fields": {"n": [' + number + "]}}"
         response = admin.request(
             "POST", "/v1/tasks", data=raw, headers={"Content-Type": "application/json"}
         )
