@@ -17,7 +17,12 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from pydantic import TypeAdapter, ValidationError
+
+from tasks_service.core.validation import HttpUri
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_HTTP_URI: TypeAdapter[str] = TypeAdapter(HttpUri)
 
 #: IPv4 blocks that are not globally reachable ("Globally Reachable: False" in the
 #: registry), plus multicast (its own registry; never a webhook receiver) and the
@@ -113,13 +118,17 @@ def is_public(address: IPAddress) -> bool:
 def check_address(uri: str, allow_private: bool) -> None:
     """Refuse an address webhooks must not reach, checking every address the name
     resolves to. Raises: UnsafeAddress."""
+    try:  # the input model's rule again: a row stored before it (port 0, a CR/LF) too
+        _HTTP_URI.validate_python(uri)
+    except ValidationError as exc:
+        reason = exc.errors(include_url=False)[0]["msg"]
+        raise UnsafeAddress(f"not a valid webhook URI: {reason}") from None
     parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeAddress("the URI must be http(s)://host/...")
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        host = parts.hostname or ""
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError, ValueError) as exc:
         raise UnsafeAddress(f"{parts.hostname} does not resolve: {exc}") from None
     for info in infos:

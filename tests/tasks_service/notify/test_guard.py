@@ -141,3 +141,13 @@ def test_a_carrier_grade_nat_webhook_is_a_422(settings) -> None:
             "message": "100.64.0.1 resolves to 100.64.0.1, which is not public",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://127.0.0.1:0/x", "http://127.0.0.1/x\r\nX-Injected: 1", "http://u:p@127.0.0.1/"]
+)
+def test_a_uri_stored_before_the_rule_is_refused_at_send(uri: str) -> None:
+    """Rows stored before URIs were validated (port 0, CR/LF were taken as given) are
+    refused when sent, even where private addresses are allowed."""
+    with pytest.raises(UnsafeAddress, match="not a valid webhook URI"):
+        check_address(uri, allow_private=True)
