@@ -115,6 +115,9 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
         if found is None:
             raise
         op, replayed = found, False
+        recovered = True  # the wait bound went on finding out: hand it over, answer 202
+    else:
+        recovered = False
     if replayed:
         return outcome_response(op)
     assert op.id is not None
@@ -140,7 +143,7 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
                 headers={"Retry-After": "5"},
             ) from None
         return outcome_response(op)
-    if not _wants_async() and _attended():
+    if not (recovered or _wants_async()) and _attended():
         op = _wait(op)
     return outcome_response(op)
 
