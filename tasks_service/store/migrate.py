@@ -52,7 +52,10 @@ def current_revision(settings: Settings | None = None) -> str | None:
     Raises: DatabaseUnreachable."""
     settings = settings or get_settings()
     try:
-        with get_engine(settings).connect() as connection:
+        engine = get_engine(settings)
+        if engine.dialect.name == "sqlite":  # a read: never queue behind a writer
+            engine = engine.execution_options(sqlite_begin="DEFERRED")
+        with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnreachable(unreachable_message(settings, exc)) from exc
