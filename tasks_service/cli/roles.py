@@ -215,7 +215,7 @@ def _ensure_demo_account(settings: Settings, host: str, port: int) -> None:
         )
         return
     click.echo(f"Created account '{DEMO_ACCOUNT}' with administrator {email}.")
-    click.echo(f"API token (shown once): {token}")
+    click.echo("Its API token, shown once (paste the line):")
     click.echo(f"export TOKEN={token}")
     click.echo(
         f"Try: curl -H \"Authorization: Bearer $TOKEN\" -H 'X-Xurrent-Account: {DEMO_ACCOUNT}' "
