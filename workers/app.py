@@ -79,6 +79,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker_url": settings.effective_broker_url,
         "broker_connection_retry_on_startup": True,
+        # A worker keeps trying (every half second, workers.liveness) however long the
+        # broker is away, rather than exiting after Celery's default 100 tries.
+        "broker_connection_max_retries": None,
         "broker_connection_timeout": 4,
         "broker_pool_limit": 20,
         "task_serializer": "json",

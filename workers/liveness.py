@@ -4,7 +4,8 @@
   backoff (2, 4, 6, 8... s, ``Connection.ensure_connection``), which
   ``broker_transport_options`` do not reach; this one tries every
   ``RECONNECT_EVERY`` seconds, so a worker consumes again within a second of the
-  broker's return (``worker_consumer`` in ``workers.app.celery_config``).
+  broker's return (``worker_consumer`` in ``workers.app.celery_config``), and never
+  gives up (``broker_connection_max_retries`` None: 100 quick tries would be 50 s).
 - ``HeartbeatScheduler``: beat's scheduler, writing the ``scheduler`` heartbeat each
   sweep (``beat_scheduler``); ``/readyz`` reports a scheduler gone silent. A role that
   stops cleanly takes its heartbeat away (gone on purpose); one that dies leaves it.
@@ -28,8 +29,10 @@ from celery.worker.consumer import Consumer
 from tasks_service.core.settings import get_settings
 from tasks_service.store import heartbeats
 
-#: Seconds between attempts to reach a broker that went away (first one at once).
-RECONNECT_EVERY = 0.25
+#: Seconds between attempts to reach a broker that went away: the first at once, then
+#: growing by a step to at most ``RECONNECT_EVERY`` (one log line per attempt).
+RECONNECT_EVERY = 0.5
+RECONNECT_STEP = 0.25
 
 
 class QuickReconnectConsumer(Consumer):  # type: ignore[misc]
@@ -37,7 +40,7 @@ class QuickReconnectConsumer(Consumer):  # type: ignore[misc]
         conn.ensure_connection = functools.partial(
             conn.ensure_connection,
             interval_start=0,
-            interval_step=RECONNECT_EVERY,
+            interval_step=RECONNECT_STEP,
             interval_max=RECONNECT_EVERY,
         )
         return super().ensure_connected(conn)
