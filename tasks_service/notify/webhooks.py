@@ -9,7 +9,7 @@ from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import field_error
 from tasks_service.core.settings import Settings
 from tasks_service.core.validation import provided
-from tasks_service.notify.transport.guard import UnsafeAddress, check_address
+from tasks_service.notify.transport.guard import UnresolvedHost, UnsafeAddress, check_address
 from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store import lookups
 from tasks_service.store.models import Delivery, Webhook
@@ -17,8 +17,14 @@ from tasks_service.store.schemas.messages import WebhookCreate, WebhookUpdate
 
 
 def _safe_uri(settings: Settings, uri: str) -> None:
+    """Refuse a URI that reaches a non-public address. A host name that does not resolve
+    yet is taken (its DNS may come later, as it often does when a receiver is set up):
+    every send checks the address again, and one to a name that still does not resolve
+    fails and is retried like any network error."""
     try:
         check_address(uri, settings.webhook_allow_private)
+    except UnresolvedHost:
+        return
     except UnsafeAddress as exc:
         raise field_error("uri", "unsafe_address", str(exc)) from None
 

@@ -86,6 +86,10 @@ class UnsafeAddress(Exception):
     """The URI resolves to an address outbound webhooks must not reach."""
 
 
+class UnresolvedHost(UnsafeAddress):
+    """The URI's host name does not resolve (now): nothing can be sent to it."""
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address reaches in the end: IPv4-mapped (::ffff:a.b.c.d),
     6to4 (2002::/16) and NAT64 (64:ff9b::/96) forms."""
@@ -130,7 +134,7 @@ def check_address(uri: str, allow_private: bool) -> None:
         host = parts.hostname or ""
         infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UnsafeAddress(f"{parts.hostname} does not resolve: {exc}") from None
+        raise UnresolvedHost(f"{parts.hostname} does not resolve: {exc}") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).partition("%")[0])
         if not is_public(address):

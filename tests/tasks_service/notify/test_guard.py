@@ -11,7 +11,12 @@ import pytest
 from tasks_service.core.errors import TaskValidationError
 from tasks_service.core.validation import validate
 from tasks_service.notify import webhooks
-from tasks_service.notify.transport.guard import UnsafeAddress, check_address, is_public
+from tasks_service.notify.transport.guard import (
+    UnresolvedHost,
+    UnsafeAddress,
+    check_address,
+    is_public,
+)
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.messages import WebhookCreate
 
@@ -151,3 +156,19 @@ def test_a_uri_stored_before_the_rule_is_refused_at_send(uri: str) -> None:
     refused when sent, even where private addresses are allowed."""
     with pytest.raises(UnsafeAddress, match="not a valid webhook URI"):
         check_address(uri, allow_private=True)
+
+
+def test_a_host_that_does_not_resolve_is_taken_and_refused_at_send(settings, account) -> None:
+    """A receiver's DNS often comes after its webhook: the name is taken at create, and
+    each send checks it again (``.invalid`` never resolves, RFC 2606)."""
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    with session_scope(settings) as session:
+        hook = webhooks.do_create_webhook(
+            session,
+            strict,
+            account.account_id,
+            WebhookCreate(uri="https://hooks.invalid/tasks", events=["task.alert"]),
+        )
+        assert hook.uri == "https://hooks.invalid/tasks"
+    with pytest.raises(UnresolvedHost, match=r"hooks\.invalid does not resolve"):
+        check_address("https://hooks.invalid/tasks", allow_private=False)
