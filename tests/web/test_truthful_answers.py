@@ -160,6 +160,29 @@ def test_with_no_worker_alive_a_write_answers_202_at_once(
         web.stop()
 
 
+def test_a_backed_up_command_queue_answers_202_at_once(
+    own: Settings, tmp_path, account: AccountInfo
+) -> None:
+    """A worker is alive but the queue holds more than TASKS_COMMAND_BACKLOG_LIMIT
+    commands: the request does not wait behind them."""
+    slow = own.model_copy(update={"command_wait": 20.0})
+    web = WebServer(slow, tmp_path, TASKS_COMMAND_BACKLOG_LIMIT="0").start()
+    try:
+        http = web.session(account.token, account.slug)
+        assert heartbeats.beat(own, heartbeats.WORKER, "busy-elsewhere")
+        queued = http.post(
+            f"{web.base}/v1/tasks", json=BODY, headers={"Prefer": "respond-async"}, timeout=30
+        )
+        assert queued.status_code == 202, queued.text  # one command in the queue now
+        started = time.monotonic()
+        response = http.post(f"{web.base}/v1/tasks", json=BODY, timeout=30)
+        took = time.monotonic() - started
+        assert response.status_code == 202, response.text
+        assert took < 3.0, f"held {took:.1f} s behind a backed-up queue"
+    finally:
+        web.stop()
+
+
 def _cli(settings: Settings, *args: str, **env: str) -> str:
     result = subprocess.run(
         [*CLI, *args],
