@@ -61,7 +61,6 @@ def readyz() -> Response:
                     {"field": n, "code": checks[n].split(":")[0], "message": checks[n]}
                     for n in failing
                 ],
-                "checks": checks,
             },
             503,
             {"Retry-After": "5"},
