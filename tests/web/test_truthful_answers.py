@@ -283,6 +283,26 @@ def test_idempotency_key_replays_a_synchronous_post(
         assert team.status_code == 422
         assert set(team.json()) == ERROR_SHAPE
 
+        # Every POST, synchronous or durable: the same key and body, the same answer once.
+        task_id = http.post(f"{web.base}/v1/tasks", json=BODY, timeout=30).json()["id"]
+        for path, body in (
+            ("/v1/teams", {"name": "Replayed team"}),
+            ("/v1/webhooks", {"uri": "http://127.0.0.1:9/hook", "events": ["task.alert"]}),
+            (f"/v1/tasks/{task_id}/notes", {"text": "only once"}),
+            ("/v1/people", {"name": "No email"}),  # a 422, replayed as such
+        ):
+            headers = {"Idempotency-Key": f"every-post {path}"}
+            answers = [
+                http.post(f"{web.base}{path}", json=body, headers=headers, timeout=30)
+                for _ in range(2)
+            ]
+            assert answers[0].status_code == answers[1].status_code, (path, answers[1].text)
+            assert answers[0].json() == answers[1].json(), path
+        notes = http.get(f"{web.base}/v1/tasks/{task_id}/notes", timeout=10).json()
+        assert [n["text"] for n in notes] == ["only once"]
+        teams = http.get(f"{web.base}/v1/teams", params={"name": "Replayed team"}, timeout=10)
+        assert len(teams.json()) == 1
+
         # The durable path: a reused key's 422 has the one shape as well.
         tasks_key = {"Idempotency-Key": "create-task-1"}
         made = http.post(f"{web.base}/v1/tasks", json=BODY, headers=tasks_key, timeout=30)
