@@ -11,14 +11,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings, get_settings
 from tasks_service.identity.accounts import any_account, do_create_account, first_admin
-from tasks_service.store import migrate
+from tasks_service.store import heartbeats, migrate
 from tasks_service.store.db import session_scope
 from tasks_service.store.migrate import ensure_schema
 
@@ -122,6 +125,14 @@ class _Child:
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    #: Started once this says so (or ``HOLD_AT_MOST`` has passed), not at once.
+    after: Callable[[], bool] | None = None
+    #: Said when it is first started.
+    announce: str = ""
+
+
+#: The longest a held role waits for what it waits for (then it starts all the same).
+HOLD_AT_MOST = 60.0
 
 
 class Supervisor:
@@ -151,16 +162,32 @@ class Supervisor:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
 
+    def _start_held(self, started: float) -> None:
+        for child in self.children:
+            if child.process is not None or child.after is None:
+                continue
+            waited = time.monotonic() - started
+            if child.after() or waited > HOLD_AT_MOST:
+                if waited > HOLD_AT_MOST:
+                    click.echo(f"[run] starting {child.name} after {waited:.0f}s anyway", err=True)
+                self._start(child)
+                if child.announce:
+                    click.echo(child.announce, err=True)
+
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+        started = time.monotonic()
         for child in self.children:
-            self._start(child)
+            if child.after is None:
+                self._start(child)
         exit_code = 0
         while not self.stopping:
             time.sleep(0.2)
+            self._start_held(started)
             for child in self.children:
-                assert child.process is not None
+                if child.process is None:
+                    continue
                 code = child.process.poll()
                 if code is None or self.stopping:
                     continue
@@ -194,6 +221,16 @@ class Supervisor:
                 child.process.kill()
                 child.process.wait()
         click.echo("[run] stopped", err=True)
+
+
+def _workers_alive(settings: Settings) -> bool:
+    """Whether a worker on this broker has shown life lately (``store.heartbeats``)."""
+    try:
+        with session_scope(settings, write=False) as session:
+            age = heartbeats.age(session, settings, heartbeats.WORKER, utcnow())
+    except (OperationalError, InterfaceError):
+        return False
+    return age is not None and age.total_seconds() < settings.worker_stale_after
 
 
 def _ensure_demo_account(settings: Settings, host: str, port: int) -> None:
@@ -235,10 +272,16 @@ def run(host: str, port: int, concurrency: int) -> None:
     migrate.upgrade(settings)
     _ensure_demo_account(settings, host, port)
     where = "embedded SQLite" if settings.is_embedded else "the configured database"
-    click.echo(f"Serving on http://{host}:{port} ({where}); Ctrl-C stops.", err=True)
     supervisor = Supervisor(
         [
-            _Child("web", _web_argv(settings, host, port)),
+            # The web starts once a worker is alive: a write sent at once is then applied,
+            # not answered 202 for want of a worker (web.submit).
+            _Child(
+                "web",
+                _web_argv(settings, host, port),
+                after=lambda: _workers_alive(settings),
+                announce=f"Serving on http://{host}:{port} ({where}); Ctrl-C stops.",
+            ),
             _Child("worker", _worker_argv(settings, concurrency)),
             _Child("beat", _beat_argv(settings)),
         ],
