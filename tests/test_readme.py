@@ -83,6 +83,7 @@ class Service:
                 stdout=stdout,
                 stderr=log,
             )
+
         def serving() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:

@@ -130,9 +130,7 @@ KINDS = ["task", "workflow", "person", "team", "calendar", "policy", "webhook", 
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_an_empty_patch_changes_nothing(
-    world: tuple[Api, Api, dict[str, str]], kind: str
-) -> None:
+def test_an_empty_patch_changes_nothing(world: tuple[Api, Api, dict[str, str]], kind: str) -> None:
     api, _, paths = world
     before = api.get(paths[kind]).get_json()
     response = api.patch(paths[kind], json={})

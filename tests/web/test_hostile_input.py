@@ -189,7 +189,11 @@ def test_a_huge_number_in_a_free_form_field_is_refused(admin: Api) -> None:
     """``custom_fields`` takes any JSON: a 5,000-digit integer or 1e999 (infinity, which
     no JSON column stores) is refused there too, naming the place."""
     for number in ("9" * 5000, "1e999", "-1e999"):
-        raw = '{"subject": "S", "category": "implementation", "custom_fields": {"n": [' + number + "]}}"
+        raw = (
+            '{"subject": "S", "category": "implementation", "custom_fields": {"n": ['
+            + number
+            + "]}}"
+        )
         response = admin.request(
             "POST", "/v1/tasks", data=raw, headers={"Content-Type": "application/json"}
         )
