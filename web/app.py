@@ -47,6 +47,14 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
         refuse_oversized_head(request.environ)
 
     @app.before_request
+    def _no_encoded_slash_in_path() -> None:
+        # The server decodes %2F into the path: /v1/tasks%2F1 would be /v1/tasks/1. An
+        # id or name never holds a slash, so such a path names nothing.
+        raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI") or ""
+        if "%2f" in raw.partition("?")[0].lower():
+            raise ApiError(404, "not_found", "no such resource (an encoded / in the path)")
+
+    @app.before_request
     def _no_nul_in_url() -> None:
         # NUL cannot be stored in PostgreSQL text; refuse it before it reaches a query.
         if "\x00" in request.path or any(

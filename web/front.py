@@ -72,6 +72,8 @@ class JsonErrorTask(ErrorTask):
 
 
 _OBS_FOLD = re.compile(rb"\r\n[ \t]")
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 
 class StrictRequestParser(HTTPRequestParser):
@@ -82,6 +84,10 @@ class StrictRequestParser(HTTPRequestParser):
     def parse_header(self, header_plus: bytes) -> None:
         if _OBS_FOLD.search(header_plus):
             raise ParsingError("a header is folded over several lines (obs-fold)")
+        # Both framings at once: RFC 9112 lets a server go by Transfer-Encoding, but a
+        # proxy going by Content-Length would see another request boundary (smuggling).
+        if _CONTENT_LENGTH.search(header_plus) and _TRANSFER_ENCODING.search(header_plus):
+            raise ParsingError("a request has both Content-Length and Transfer-Encoding")
         super().parse_header(header_plus)
 
 

@@ -15,7 +15,13 @@ def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(message)s")
     renderer: list[Any] = (
-        [structlog.dev.ConsoleRenderer(colors=False)]
+        # plain tracebacks: rich's (structlog's default when rich is installed) print
+        # each frame's local variables, settings and their passwords among them
+        [
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
         if settings.env == "development"
         else [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     )

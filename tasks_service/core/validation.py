@@ -56,9 +56,14 @@ def _to_utc_moment(value: Any) -> Any:
         raise ValueError("must be an ISO 8601 date-time string")
     if moment.tzinfo is None:
         raise ValueError("must include a UTC offset, e.g. 2026-01-15T09:30:00Z")
+    # The wall clock first (converting a moment near year 1 or 9999 overflows), then the
+    # UTC moment that is stored: 1900-01-01T00:00+01:00 is still 1899 in UTC.
     if not _EARLIEST <= moment.replace(tzinfo=None) <= _LATEST:
         raise ValueError("must be between the years 1900 and 2999")
-    return moment.astimezone(UTC)
+    utc = moment.astimezone(UTC)
+    if not _EARLIEST <= utc.replace(tzinfo=None) <= _LATEST:
+        raise ValueError("must be between the years 1900 and 2999 (in UTC)")
+    return utc
 
 
 Moment = Annotated[datetime, BeforeValidator(_to_utc_moment)]
@@ -69,12 +74,25 @@ def _one_line(value: Any) -> Any:
     or subject ends up in email headers, logs and terminals. Checked before the
     surrounding whitespace is stripped, so a trailing newline is refused too."""
     if isinstance(value, str):
-        bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+        bad = next((ch for ch in value if _breaks_the_line(ch)), None)
         if bad is not None:
             raise PydanticCustomError(
                 "invalid_character", f"may not contain control characters (found {bad!r})"
             )
     return value
+
+
+#: Format characters that reorder or break what a reader sees (bidi embeddings,
+#: overrides and isolates); other format characters (the joiners of emoji) are text.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def _breaks_the_line(ch: str) -> bool:
+    """A control character (Cc), a line or paragraph separator (Zl, Zp: U+2028/9), or
+    a bidi control (U+202E would show a name backwards)."""
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
 
 
 OneLine = BeforeValidator(_one_line)
@@ -328,7 +346,7 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
                 continue
             given = err.get("input")
             code = _error_code(err["type"], given)
-            message = "cannot be null" if code == "not_nullable" else err["msg"]
+            message = "cannot be null" if code == "not_nullable" else _plain(err["msg"])
             if code == "unknown_field":
                 message = "is not a field of this resource"
             field = _field_name(model, err["loc"])
@@ -336,9 +354,32 @@ def validate(model: type[M], data: Any, readonly: frozenset[str] = frozenset()) 
                 field, code = err["ctx"]["field"], err["type"]  # a whole-object rule
             errors.append({"field": field, "code": code, "message": message})
     if errors:
+        if len(errors) > MAX_ERRORS:  # 10,000 bad items are not 10,000 lines to read
+            more = len(errors) - MAX_ERRORS
+            errors = [
+                *errors[:MAX_ERRORS],
+                {"field": "body", "code": "too_many_errors", "message": f"and {more} more"},
+            ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise TaskValidationError(f"Validation failed: {summary}", errors=errors)
     return result
+
+
+#: The most errors one answer lists.
+MAX_ERRORS = 20
+
+
+def _plain(message: str) -> str:
+    """pydantic's message without its own wording: "Value error, must be ..." reads
+    "must be ..."; "List should have at most 40 items after validation, not 41" reads
+    "should have at most 40 items, not 41"."""
+    message = message.removeprefix("Value error, ")
+    return _LIST_LENGTH.sub(r"should have at \1 items, not \2", message)
+
+
+_LIST_LENGTH = re.compile(
+    r"^List should have at (most \d+|least \d+) items? after validation, not (\d+)$"
+)
 
 
 def provided(model: BaseModel) -> dict[str, Any]:

@@ -282,6 +282,18 @@ HTTP_LAYER_REFUSALS = {
     ),
     "a request line that is no request": (b"hello\r\n\r\n", 400, "bad_request"),
     "an empty path segment": (request_bytes("GET", "/v1//tasks"), 404, "not_found"),
+    "an encoded slash in the path": (request_bytes("GET", "/v1/tasks%2F1"), 404, "not_found"),
+    "both Content-Length and Transfer-Encoding": (
+        request_bytes(
+            "POST",
+            "/v1/teams",
+            "Content-Length: 5",
+            "Transfer-Encoding: chunked",
+            body=b'f\r\n{"name":"smug"}\r\n0\r\n\r\n',
+        ),
+        400,
+        "bad_request",
+    ),
 }
 
 

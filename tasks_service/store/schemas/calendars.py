@@ -3,6 +3,7 @@ them, and what the resource shows."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -14,12 +15,20 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from tasks_service.core.validation import FIRST_YEAR, LAST_YEAR, InputModel, Name, TimeZoneName
+from tasks_service.core.validation import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    InputModel,
+    Name,
+    OneLine,
+    TimeZoneName,
+)
 from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.schemas.shape import PublicModel, field_names, readonly_fields
 
@@ -52,6 +61,19 @@ def _start_clock(value: Any) -> Any:
 MAX_HOLIDAYS = 1_000
 
 
+def _iso_day(value: Any) -> Any:
+    """A holiday is a ``"YYYY-MM-DD"`` string (JSON has no dates; a number is not one,
+    although pydantic would read it as a Unix time)."""
+    if isinstance(value, date):  # the Python API, and rows read back
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.match(value):
+        raise PydanticCustomError("invalid_date", 'must be a date "YYYY-MM-DD"')
+    return value
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _holiday(value: date) -> date:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise PydanticCustomError(
@@ -71,7 +93,7 @@ def _distinct_days(days: list[date]) -> list[date]:
 
 
 Holidays = Annotated[
-    list[Annotated[date, AfterValidator(_holiday)]],
+    list[Annotated[date, BeforeValidator(_iso_day), AfterValidator(_holiday)]],
     Field(max_length=10 * MAX_HOLIDAYS),  # before de-duplication: a bound on the work
     AfterValidator(_distinct_days),
 ]
@@ -94,8 +116,8 @@ class CalendarSpec(BaseModel):
     time_zone: TimeZoneName = "UTC"
     hours: list[ServiceHours] = Field(default_factory=list, max_length=7 * 24)
     holidays: Holidays = Field(default_factory=list)
-    holiday_country: str | None = Field(default=None, max_length=8)
-    holiday_subdivision: str | None = Field(default=None, max_length=16)
+    holiday_country: Annotated[str, StringConstraints(max_length=8), OneLine] | None = None
+    holiday_subdivision: Annotated[str, StringConstraints(max_length=16), OneLine] | None = None
     is_24x7: StrictBool = False
 
     @field_validator("hours")
@@ -120,6 +142,12 @@ class CalendarSpec(BaseModel):
                 "no_service_hours",
                 "a calendar needs service hours (or is_24x7)",
                 {"field": "hours"},
+            )
+        if self.holiday_country is None and self.holiday_subdivision is not None:
+            raise PydanticCustomError(
+                "country_required",
+                "a holiday_subdivision needs its holiday_country",
+                {"field": "holiday_subdivision"},
             )
         if self.holiday_country is not None:
             import holidays  # here: it takes 150 ms to import, and most calendars need none
@@ -156,8 +184,9 @@ class CalendarUpdate(InputModel):
 
     name: Name = None  # type: ignore[assignment]
     time_zone: str = None  # type: ignore[assignment]
-    hours: list[dict[str, Any]] = None  # type: ignore[assignment]
-    holidays: list[Any] = None  # type: ignore[assignment]
+    # bounded as in CalendarSpec, so that a huge list is refused before it is read
+    hours: list[dict[str, Any]] = Field(None, max_length=7 * 24)  # type: ignore[arg-type]
+    holidays: list[Any] = Field(None, max_length=10 * MAX_HOLIDAYS)  # type: ignore[arg-type]
     holiday_country: str | None = None
     holiday_subdivision: str | None = None
     is_24x7: StrictBool = None  # type: ignore[assignment]

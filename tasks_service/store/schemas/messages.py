@@ -9,11 +9,11 @@ from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
 from tasks_service.core.events import EVENTS
 from tasks_service.core.statuses import DeliveryState
-from tasks_service.core.validation import HttpUri, InputModel
+from tasks_service.core.validation import HttpUri, InputModel, OneLine
 from tasks_service.store.schemas.shape import PublicModel, readonly_fields
 
 EventNames = Annotated[list[str], Field(min_length=1, max_length=20)]
-Description = Annotated[str, StringConstraints(max_length=255)]
+Description = Annotated[str, StringConstraints(max_length=255), OneLine]
 
 
 def _known_events(events: list[str] | None) -> list[str] | None:

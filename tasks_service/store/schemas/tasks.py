@@ -23,6 +23,7 @@ from tasks_service.core.validation import (
     LongText,
     Minutes,
     Moment,
+    OneLine,
     Subject,
 )
 from tasks_service.store.schemas.shape import PublicModel, Ref, field_names, pick, readonly_fields
@@ -48,8 +49,8 @@ Label = Annotated[LabelName, AfterValidator(_label_characters)]
 #: The longest label name (``core.validation.LabelName``, the column's length).
 MAX_LABEL_LENGTH = 100
 Labels = Annotated[list[Label], Field(max_length=50)]
-Source = Annotated[str, StringConstraints(max_length=30)]
-SourceId = Annotated[str, StringConstraints(max_length=128)]
+Source = Annotated[str, StringConstraints(max_length=30), OneLine]
+SourceId = Annotated[str, StringConstraints(max_length=128), OneLine]
 
 
 class TaskUpdate(InputModel):
