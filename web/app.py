@@ -9,7 +9,12 @@ from tasks_service.core.logs import configure_logging
 from tasks_service.core.settings import Settings, get_settings
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
-from web.http import IdConverter, refuse_oversized_head
+from web.http import (
+    IdConverter,
+    refuse_oversized_head,
+    refuse_query_on_a_write,
+    refuse_unread_query,
+)
 from web.routes import (
     account,
     calendars,
@@ -67,6 +72,9 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     @v1.before_request
     def _authenticate() -> None:
         authenticate_request()
+        refuse_query_on_a_write()
+
+    v1.after_request(refuse_unread_query)
 
     for module in (
         tasks,

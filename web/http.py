@@ -21,7 +21,7 @@ from tasks_service.querying.paging import (
     Page,
     parse_list,
 )
-from web.errors import ApiError
+from web.errors import ApiError, error_response
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -148,6 +148,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 def list_query(resource: ResourceQuery, extra: Extra | None = None) -> ListQuery:
     """The request's filters, sort, fields and page (400 for anything unusable)."""
+    g.query_read = True  # (``refuse_unread_query``: this route takes a query)
     return parse_list(
         resource,
         list(request.args.items(multi=True)),
@@ -211,3 +212,31 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def actor() -> Any:
     return g.actor
+
+
+def refuse_query_on_a_write() -> None:
+    """No write takes query parameters: one sent (``PATCH /tasks/1?foo=bar``) is a 400
+    before anything is changed, not ignored."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.args:
+        raise _not_a_parameter(next(iter(request.args)))
+
+
+def refuse_unread_query(response: Response) -> Response:
+    """A read that is not a list takes no query parameters either (``?fields=`` on one
+    task, ``?sort=`` on a team): the answer is a 400 naming the parameter instead of
+    one that looks as if it had been applied. (A GET changes nothing, so answering
+    after the view is safe.)"""
+    if request.args and response.status_code < 400 and not g.get("query_read", False):
+        error = _not_a_parameter(next(iter(request.args)))
+        body = {"message": error.message, "code": error.code, "errors": error.errors}
+        return error_response(error.status, body)
+    return response
+
+
+def _not_a_parameter(name: str) -> ApiError:
+    return ApiError(
+        400,
+        "invalid_query",
+        f"{name}: this resource takes no query parameters",
+        [{"field": name, "code": "unknown_parameter", "message": "is not a parameter here"}],
+    )

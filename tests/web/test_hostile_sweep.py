@@ -148,3 +148,20 @@ def test_a_traceback_in_the_log_shows_no_local_variables(
     assert "hunter2-in-a-local" not in logged
     configure_logging(settings)
     logging.getLogger().handlers.clear()
+
+
+def test_a_route_that_is_not_a_list_takes_no_query(admin: Api) -> None:
+    team = admin.post("/v1/teams", json={"name": "Queried"}).get_json()
+    for path in (
+        f"/v1/teams/{team['id']}?sort=bogus",
+        "/v1/account?x=1",
+        "/v1/people/me?fields=id",
+    ):
+        assert_error(admin.get(path), 400, "invalid_query", path.rpartition("?")[2].split("=")[0])
+    before = admin.get("/v1/teams").get_json()
+    assert_error(admin.post("/v1/teams?foo=bar", json={"name": "QP"}), 400, "invalid_query", "foo")
+    changed = admin.patch(f"/v1/teams/{team['id']}?foo=bar", json={"name": "Renamed"})
+    assert_error(changed, 400, "invalid_query", "foo")
+    assert admin.get("/v1/teams").get_json() == before
+    # the lists still take theirs
+    assert admin.get("/v1/teams?name=Queried").get_json()[0]["id"] == team["id"]
