@@ -45,11 +45,13 @@ class BuiltCalendars:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._built: OrderedDict[tuple[int, int], Calendar] = OrderedDict()
+        self._built: OrderedDict[tuple[int, int, datetime], Calendar] = OrderedDict()
         self._lock = threading.Lock()
 
     def of(self, row: CalendarRow) -> Calendar:
-        key = (row.id or 0, row.version)
+        # ``created_at`` too: a process that opens two databases (the tests do) sees
+        # calendar 1 version 1 in both, and they are not the same calendar.
+        key = (row.id or 0, row.version, row.created_at)
         with self._lock:
             calendar = self._built.get(key)
             if calendar is not None:

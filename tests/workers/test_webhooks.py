@@ -58,7 +58,13 @@ def test_an_alert_arrives_signed_once(api: Api, receiver: Receiver, beat: None) 
     assert datetime.fromisoformat(payload["timestamp"]) == alert_at.replace(
         microsecond=alert_at.microsecond
     )
-    deliveries = api.get(f"/v1/webhooks/{hook['id']}/deliveries").get_json()
+
+    def recorded() -> list[dict[str, Any]] | None:
+        # the worker records the outcome once the receiver has answered: just after
+        found: list[dict[str, Any]] = api.get(f"/v1/webhooks/{hook['id']}/deliveries").get_json()
+        return found if all(d["state"] != "delivering" for d in found) else None
+
+    deliveries = wait_for(recorded, timeout=10, interval=0.1, what="the outcome recorded")
     assert [(d["event"], d["state"], d["attempts"]) for d in deliveries] == [
         ("task.alert", "delivered", 1)
     ]

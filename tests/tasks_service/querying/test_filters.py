@@ -52,7 +52,7 @@ def test_each_operator_becomes_its_condition(params: list[tuple[str, str]], sql:
         ([("id", "one")], "id", "is not a whole number"),
         ([("id", "99999999999")], "id", "out of range"),
         ([("subject", "<b")], "subject", "only numbers and date-times can be compared"),
-        ([("created_at", "yesterday")], "created_at", "is not an ISO 8601"),
+        ([("created_at", "yesterday")], "created_at", "not an ISO 8601 date-time"),
         ([("impact", "high,,top")], "impact", "an empty item"),
         ([("planned_duration", "!<5")], "planned_duration", "cannot be negated"),
     ],
