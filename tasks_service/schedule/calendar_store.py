@@ -79,15 +79,9 @@ def applicable_calendar_id(session: Session, task: Task) -> int | None:
     return lookups.named_for(session, task, "calendar_id")
 
 
-class WouldBeTask(Protocol):
+class WouldBeTask(lookups.HasContainers, Protocol):
     """What decides a task's calendar: an existing task, or the fields of one to come."""
 
-    @property
-    def account_id(self) -> int: ...
-    @property
-    def team_id(self) -> int | None: ...
-    @property
-    def workflow_id(self) -> int | None: ...
     @property
     def work_hours_are_24x7(self) -> bool: ...
 
