@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, Response, request
 
 from tasks_service.commands.outcomes import OutcomeWatcher
 from tasks_service.core.logs import configure_logging
@@ -54,18 +54,36 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     @app.before_request
     def _no_encoded_slash_in_path() -> None:
         # The server decodes %2F into the path: /v1/tasks%2F1 would be /v1/tasks/1. An
-        # id or name never holds a slash, so such a path names nothing.
+        # id never holds a slash, so such a path names nothing; only a route ending in a
+        # path (a label stored before names were declared: "a/b") may take one.
         raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI") or ""
-        if "%2f" in raw.partition("?")[0].lower():
+        rule = request.url_rule.rule if request.url_rule is not None else ""
+        if "%2f" in raw.partition("?")[0].lower() and "<path:" not in rule:
             raise ApiError(404, "not_found", "no such resource (an encoded / in the path)")
 
     @app.before_request
     def _no_nul_in_url() -> None:
         # NUL cannot be stored in PostgreSQL text; refuse it before it reaches a query.
-        if "\x00" in request.path or any(
-            "\x00" in k + v for k, v in request.args.items(multi=True)
-        ):
+        if "\x00" in request.path:
             raise ApiError(400, "bad_request", "the URL contains a NUL character")
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name + value:
+                raise ApiError(
+                    400,
+                    "bad_request",
+                    "the URL contains a NUL character",
+                    [{"field": name, "code": "invalid_character", "message": "contains NUL"}],
+                )
+
+    @app.after_request
+    def _options_without_a_body(response: Response) -> Response:
+        # Flask answers OPTIONS itself with an empty text/html 200: say the same (Allow)
+        # without a body that is not JSON.
+        if request.method == "OPTIONS" and response.status_code == 200:
+            response.status_code = 204
+            response.set_data(b"")
+            response.headers.pop("Content-Type", None)
+        return response
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
 

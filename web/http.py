@@ -146,9 +146,21 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+#: The list parameters that take one value: a second one would silently win.
+SINGLE_VALUED = ("page", "per_page", "sort", "fields", "search_after", "before", "unread")
+
+
 def list_query(resource: ResourceQuery, extra: Extra | None = None) -> ListQuery:
     """The request's filters, sort, fields and page (400 for anything unusable)."""
     g.query_read = True  # (``refuse_unread_query``: this route takes a query)
+    for name in SINGLE_VALUED:  # filters may repeat (they are ANDed); these may not
+        if len(request.args.getlist(name)) > 1:
+            raise ApiError(
+                400,
+                "invalid_query",
+                f"{name} is given more than once",
+                [{"field": name, "code": "repeated", "message": "may be given once"}],
+            )
     return parse_list(
         resource,
         list(request.args.items(multi=True)),

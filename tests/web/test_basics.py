@@ -137,4 +137,4 @@ def test_bad_paging_parameters_are_400(api: Api) -> None:
 
 
 def test_nul_in_url_is_400(api: Api) -> None:
-    assert_error(api.get("/v1/tasks?subject=%00"), 400, "bad_request")
+    assert_error(api.get("/v1/tasks?subject=%00"), 400, "bad_request", "subject")

@@ -74,9 +74,13 @@ def test_a_moment_filter_takes_the_years_bodies_take(
 
 
 def test_a_moment_filter_at_the_edges_of_the_range(module_api: Api) -> None:
-    # the same edges as a body: an offset that takes it past the year 2999 in UTC is fine
-    for value in ("2999-12-31T23:59:59-14:00", ">=1900-01-01T00:00:00%2B14:00"):
+    # the same edges as a body, on the clock and in UTC (a body past them in UTC crashed
+    # the worker that stored it)
+    for value in ("2999-12-31T23:59:59Z", ">=1900-01-01T00:00:00Z", "<2999-12-31T23:59:59Z"):
         assert module_api.get(f"/v1/tasks?due_at={value}").status_code == 200
+    for value in ("2999-12-31T23:59:59-14:00", ">=1900-01-01T00:00:00%2B14:00"):
+        body = assert_error(module_api.get(f"/v1/tasks?due_at={value}"), 400, "invalid_query")
+        assert "in UTC" in body["message"], body
 
 
 @pytest.mark.parametrize("path", ["/v1/tasks", "/v1/tasks/finished", "/v1/workflows"])

@@ -165,3 +165,19 @@ def test_a_route_that_is_not_a_list_takes_no_query(admin: Api) -> None:
     assert admin.get("/v1/teams").get_json() == before
     # the lists still take theirs
     assert admin.get("/v1/teams?name=Queried").get_json()[0]["id"] == team["id"]
+
+
+@pytest.mark.parametrize("name", ["page", "per_page", "sort", "fields"])
+def test_a_list_parameter_that_takes_one_value_is_given_once(admin: Api, name: str) -> None:
+    value = {"page": "1", "per_page": "5", "sort": "id", "fields": "name"}[name]
+    query = [(name, value), (name, value)]
+    assert_error(admin.get("/v1/teams", query_string=query), 400, "invalid_query", name)
+    # filters may repeat: they are ANDed
+    assert admin.get("/v1/teams", query_string=[("id", "!1"), ("id", "!2")]).status_code == 200
+
+
+def test_options_answers_allow_without_a_body(admin: Api) -> None:
+    response = admin.request("OPTIONS", "/v1/tasks")
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert {"GET", "POST"} <= set(response.headers["Allow"].split(", "))
