@@ -3,7 +3,7 @@ to them (``notify.delivery`` does the sending)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import field_error
@@ -12,7 +12,7 @@ from tasks_service.core.validation import provided
 from tasks_service.notify.transport.guard import UnresolvedHost, UnsafeAddress, check_address
 from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store import lookups
-from tasks_service.store.models import Delivery, Webhook
+from tasks_service.store.models import Webhook
 from tasks_service.store.schemas.messages import WebhookCreate, WebhookUpdate
 
 
@@ -56,17 +56,3 @@ def do_update_webhook(
     session.add(hook)
     session.flush()
     return hook
-
-
-def deliveries_of(session: Session, account_id: int, webhook_id: int) -> list[Delivery]:
-    """The webhook's latest 100 deliveries, newest first. Raises: NotFound."""
-    lookups.get(session, Webhook, account_id, webhook_id)
-    query = (
-        select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(col(Delivery.id).desc())
-    )
-    return list(session.exec(query.limit(100)))
-
-
-def list_webhooks(session: Session, account_id: int) -> list[Webhook]:
-    query = select(Webhook).where(Webhook.account_id == account_id)
-    return list(session.exec(query.order_by(col(Webhook.id))))
