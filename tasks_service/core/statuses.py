@@ -53,6 +53,25 @@ class WorkflowStatus(StrEnum):
     completed = "completed"
 
 
+class WorkflowCompletionReason(StrEnum):
+    """Why a workflow was completed (4me): ``complete`` when its tasks all succeeded or
+    were canceled; the others are given when it is completed by hand."""
+
+    withdrawn = "withdrawn"
+    rejected = "rejected"
+    rolled_back = "rolled_back"
+    failed = "failed"
+    partial = "partial"
+    disruptive = "disruptive"
+    complete = "complete"
+
+
+class PhaseStatus(StrEnum):
+    registered = "registered"
+    in_progress = "in_progress"
+    completed = "completed"
+
+
 class WorkflowCategory(StrEnum):
     standard = "standard"
     non_standard = "non_standard"

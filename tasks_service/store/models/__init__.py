@@ -4,7 +4,16 @@ from tasks_service.store.models.directory import Account, ApiToken, Person, Team
 from tasks_service.store.models.messages import Delivery, Notification, Webhook
 from tasks_service.store.models.operations import Operation, OperationBatch
 from tasks_service.store.models.schedule import Calendar, EscalationPolicy, TaskEscalation, Timer
-from tasks_service.store.models.work import Note, Task, TaskEvent, TaskLabel, Workflow
+from tasks_service.store.models.templates import TaskTemplate, WorkflowTemplate
+from tasks_service.store.models.work import (
+    Note,
+    Task,
+    TaskDependency,
+    TaskEvent,
+    TaskLabel,
+    Workflow,
+    WorkflowPhase,
+)
 
 __all__ = [
     "Account",
@@ -18,12 +27,16 @@ __all__ = [
     "OperationBatch",
     "Person",
     "Task",
+    "TaskDependency",
     "TaskEscalation",
     "TaskEvent",
     "TaskLabel",
+    "TaskTemplate",
     "Team",
     "TeamMembership",
     "Timer",
     "Webhook",
     "Workflow",
+    "WorkflowPhase",
+    "WorkflowTemplate",
 ]

@@ -1,18 +1,21 @@
-"""Tables of the work itself: workflows, tasks, their labels, notes and events."""
+"""Tables of the work itself: workflows, their phases, tasks and the links between
+them, their labels, notes and events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tasks_service.core.statuses import (
     TaskCategory,
     TaskImpact,
     TaskStatus,
+    PhaseStatus,
     WorkflowCategory,
+    WorkflowCompletionReason,
     WorkflowStatus,
 )
 from tasks_service.store.models.columns import (
@@ -39,9 +42,37 @@ class Workflow(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="person.id")
     calendar_id: int | None = calendar_ref("workflow")
     escalation_policy_id: int | None = policy_ref("workflow")
+    template_id: int | None = Field(default=None, foreign_key="workflow_template.id")
+    # No task is assigned before this moment (a timer of each first task's).
+    start_at: datetime | None = timestamp()
+    # Derived from its tasks (``commands.workflow_plan``), kept for lists and filters.
+    impact: TaskImpact | None = Field(default=None, sa_type=String(16))
+    completion_target_at: datetime | None = timestamp()
+    completion_reason: WorkflowCompletionReason | None = Field(default=None, sa_type=String(16))
     created_at: datetime = created()
     updated_at: datetime = created()
     completed_at: datetime | None = timestamp()
+
+
+class WorkflowPhase(SQLModel, table=True):
+    """A stage of a workflow (4me's phases): its tasks are shown and started in order."""
+
+    __tablename__ = "workflow_phase"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "name", name="uq_workflow_phase_name"),
+        Index("ix_workflow_phase_workflow", "workflow_id", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    workflow_id: int = Field(foreign_key="workflow.id")
+    name: str = Field(max_length=80)
+    position: int = 0
+    status: PhaseStatus = Field(default=PhaseStatus.registered, sa_type=String(16))
+    started_at: datetime | None = timestamp()
+    completed_at: datetime | None = timestamp()
+    created_at: datetime = created()
+    updated_at: datetime = created()
 
 
 #: The indexes behind the task lists (issue 4): each filterable field with the account
@@ -112,8 +143,46 @@ class Task(SQLModel, table=True):
     resolution_duration: int | None = None
     # Past due_at or completion_target_at while unfinished (set by those timers).
     overdue: bool = False
+    # Its place in a workflow's plan (``commands.workflow_plan``): the task assigned when
+    # this one fails or is rejected, its phase, the template it was made from.
+    failure_task_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("task.id", name="fk_task_failure_task_id")),
+    )
+    phase_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("workflow_phase.id", name="fk_task_phase_id")),
+    )
+    template_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("task_template.id", name="fk_task_template_id")),
+    )
+    # The forward pass over the workflow's graph (``schedule.anticipation``): when the
+    # task is expected to be assigned, and to be done (which its successors wait for).
+    anticipated_assignment_at: datetime | None = timestamp()
+    anticipated_completion_at: datetime | None = timestamp()
+    required_approvals: int = 1
+    rejection_count: int = 0
     created_at: datetime = created()
     updated_at: datetime = created()
+
+
+class TaskDependency(SQLModel, table=True):
+    """A link in a workflow's plan: ``successor`` waits for ``predecessor`` to finish.
+    Both are tasks of the one workflow, and the links never close a cycle."""
+
+    __tablename__ = "task_dependency"
+    # The primary key finds a task's successors; this finds its predecessors.
+    __table_args__ = (
+        Index("ix_task_dependency_successor", "successor_id", "predecessor_id"),
+        Index("ix_task_dependency_workflow", "workflow_id"),
+    )
+
+    predecessor_id: int = Field(foreign_key="task.id", primary_key=True)
+    successor_id: int = Field(foreign_key="task.id", primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    workflow_id: int = Field(foreign_key="workflow.id")
+    created_at: datetime = created()
 
 
 class TaskLabel(SQLModel, table=True):
