@@ -10,10 +10,10 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, U
 from sqlmodel import Field, SQLModel
 
 from tasks_service.core.statuses import (
+    PhaseStatus,
     TaskCategory,
     TaskImpact,
     TaskStatus,
-    PhaseStatus,
     WorkflowCategory,
     WorkflowCompletionReason,
     WorkflowStatus,
