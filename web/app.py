@@ -23,6 +23,7 @@ from web.routes import (
     meta,
     operations,
     people,
+    phases,
     tasks,
     teams,
     webhooks,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     for module in (
         tasks,
         workflows,
+        phases,
         people,
         feed,
         teams,

@@ -28,6 +28,7 @@ from tasks_service.store.models import (
     TeamMembership,
     Webhook,
     Workflow,
+    WorkflowPhase,
 )
 
 
@@ -151,3 +152,11 @@ def list_deliveries(
 def list_notifications(session: Session, person_id: int, query: ListQuery) -> Page[Notification]:
     """A person's own feed, newest first unless sorted."""
     return run_list(session, Notification, [col(Notification.person_id) == person_id], query)
+
+
+def list_phases(
+    session: Session, account_id: int, workflow_id: int, query: ListQuery
+) -> Page[WorkflowPhase]:
+    """A workflow's phases, by position then id unless sorted. Raises: NotFound."""
+    lookups.get(session, Workflow, account_id, workflow_id)
+    return run_list(session, WorkflowPhase, [col(WorkflowPhase.workflow_id) == workflow_id], query)

@@ -15,6 +15,7 @@ from tasks_service.core.statuses import (
     OPEN,
     TRACKOPS_STATUSES,
     DeliveryState,
+    PhaseStatus,
     TaskCategory,
     TaskImpact,
     TaskStatus,
@@ -47,6 +48,7 @@ from tasks_service.store.models import (
     TeamMembership,
     Webhook,
     Workflow,
+    WorkflowPhase,
 )
 from tasks_service.store.schemas.calendars import CALENDAR_FIELDS
 from tasks_service.store.schemas.directory import PERSON_FIELDS, TEAM_FIELDS
@@ -55,6 +57,7 @@ from tasks_service.store.schemas.messages import (
     NotificationPublic,
     WebhookPublic,
 )
+from tasks_service.store.schemas.phases import PHASE_FIELDS
 from tasks_service.store.schemas.policies import EscalationPolicyPublic, TaskEscalationPublic
 from tasks_service.store.schemas.shape import field_names
 from tasks_service.store.schemas.tasks import (
@@ -366,3 +369,29 @@ def _before(text: str) -> ColumnElement[bool]:
 #: The feed's own parameters (README): ``unread=true`` for the unread only, ``before=<id>``
 #: for those older than a notification seen.
 NOTIFICATION_PARAMETERS: Extra = {"unread": _unread, "before": _before}
+
+#: A workflow's phases (``/workflows/:id/phases``), in their order: by position, then id.
+PHASE_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(WorkflowPhase.id), nullable=False),
+        FieldSpec("name", Kind.text, col(WorkflowPhase.name), nullable=False),
+        FieldSpec("position", Kind.integer, col(WorkflowPhase.position), nullable=False),
+        FieldSpec("status", Kind.enum, col(WorkflowPhase.status), PhaseStatus, nullable=False),
+        _moment("started_at", col(WorkflowPhase.started_at)),
+        _moment("completed_at", col(WorkflowPhase.completed_at)),
+        _moment("created_at", col(WorkflowPhase.created_at)),
+        _moment("updated_at", col(WorkflowPhase.updated_at)),
+    ],
+    sortable=[
+        "id",
+        "name",
+        "position",
+        "status",
+        "started_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    ],
+    shown=PHASE_FIELDS,
+    default_sort="position",
+)
