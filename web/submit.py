@@ -37,9 +37,9 @@ from tasks_service.commands import replays
 from tasks_service.commands.operations import (
     do_record_operation,
     do_withdraw_operation,
-    is_created,
     request_fingerprint,
     stored_by_token,
+    success_status,
 )
 from tasks_service.core.clock import utcnow
 from tasks_service.core.statuses import OperationStatus
@@ -284,7 +284,10 @@ def _body_for_fingerprint() -> Any:
 
 def outcome_response(op: Operation) -> Response:
     if op.status == OperationStatus.succeeded:
-        return json_response(op.result, 201 if is_created(op) else 200)
+        status = success_status(op)
+        if status == 204:
+            return Response(status=204)
+        return json_response(op.result, status)
     if op.status == OperationStatus.failed:
         error = op.error or {}
         return error_response(status_for(error), error)

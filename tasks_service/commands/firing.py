@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
+from tasks_service.commands import plan_rules
 from tasks_service.commands.task_change import apply_task_change, lock_task, record_event
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
@@ -173,8 +174,11 @@ def _assign(session: Session, firing: Firing, task: Task, timer: Timer, action: 
 
 
 def _fire_start(session: Session, firing: Firing, task: Task, timer: Timer) -> str | None:
-    # Still registered with an assignee: it is assigned now (its clock starts).
+    # Still registered with an assignee: it is assigned now (its clock starts), unless
+    # its plan holds it (predecessors unfinished: the last of them assigns it).
     if task.status != TaskStatus.registered or not (task.team_id or task.member_id):
+        return None
+    if plan_rules.hold(session, task, firing.now) is not None:
         return None
     _assign(session, firing, task, timer, "start")
     return "start"

@@ -26,7 +26,8 @@ class OperationSpec:
 
     target_type: str | None
     apply: Apply
-    creates: bool = False
+    creates: bool = False  # answered 201
+    empty: bool = False  # answered 204, with no body
 
 
 def _task_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
@@ -86,6 +87,35 @@ def _task_remove_label(session: Session, outbox: Outbox, op: Operation) -> dict[
     return serialize_task(session, task, outbox.labels)
 
 
+def _task_link(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    """Answers with the task linked (4me's ``POST /tasks/:id/predecessors``)."""
+    other = task_commands.do_link_tasks(
+        session,
+        outbox,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["other_id"],
+        op.payload["direction"],
+        operation_id=op.id,
+    )
+    return serialize_task(session, other, outbox.labels)
+
+
+def _task_unlink(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    task_commands.do_unlink_tasks(
+        session,
+        outbox,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["other_id"],
+        op.payload["direction"],
+        operation_id=op.id,
+    )
+    return {}
+
+
 def _workflow_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
     data = WorkflowCreate.model_validate(op.payload["data"])
     workflow = workflows.do_create_workflow(session, op.account_id, op.person_id, data)
@@ -97,7 +127,7 @@ def _workflow_update(session: Session, outbox: Outbox, op: Operation) -> dict[st
     recovery sweep hands it to the workers (a worker enqueues nothing itself)."""
     data = WorkflowUpdate.model_validate(op.payload["data"])
     workflow, _recompute = workflows.do_update_workflow(
-        session, op.account_id, op.target_id or 0, data, op.person_id
+        session, outbox, op.account_id, op.target_id or 0, data, op.person_id, op.id
     )
     return serialize_workflow(session, workflow)
 
@@ -108,6 +138,8 @@ KINDS: dict[str, OperationSpec] = {
     "task.add_note": OperationSpec("task", _task_add_note, creates=True),
     "task.add_labels": OperationSpec("task", _task_add_labels),
     "task.remove_label": OperationSpec("task", _task_remove_label),
+    "task.link": OperationSpec("task", _task_link),
+    "task.unlink": OperationSpec("task", _task_unlink, empty=True),
     "workflow.create": OperationSpec(None, _workflow_create, creates=True),
     "workflow.update": OperationSpec("workflow", _workflow_update),
 }

@@ -324,8 +324,13 @@ def do_claim_stale_operations(
     return [(op.id, op.kind) for op in claimed if op.id is not None]
 
 
-def is_created(op: Operation) -> bool:
-    return op.kind in KINDS and KINDS[op.kind].creates
+def success_status(op: Operation) -> int:
+    """The HTTP status a succeeded operation answers with: 201 for a create, 204 for a
+    removal (no body), else 200."""
+    spec = KINDS.get(op.kind)
+    if spec is not None and spec.empty:
+        return 204
+    return 201 if spec is not None and spec.creates else 200
 
 
 def recover_operations(settings: Settings, dispatch: Callable[[int, str], None]) -> int:

@@ -4,13 +4,16 @@
 caller's transaction (``flush``, never ``commit``): checks the assignee and the
 transition table, sets the fields that follow from the status, the completion clock
 and target, keeps the task's timers in step, writes its labels and note, appends a
-``TaskEvent`` for what changed, publishes the events it makes, and lets its workflow's
-status follow. Every command on a task (``commands.task_commands``), timer firing
-(``commands.firing``) and the in-process Python API ends here.
+``TaskEvent`` for what changed, publishes the events it makes, and, for a task in a
+workflow, applies what the change sets off in its plan (``commands.plan_rules``) and
+lets the workflow and its phases follow. Every command on a task
+(``commands.task_commands``), timer firing (``commands.firing``) and the in-process
+Python API ends here.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -19,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service.commands.workflows import refresh_workflow_status
+from tasks_service.commands import phases, plan_rules
 from tasks_service.core.clock import iso, utcnow
 from tasks_service.core.errors import field_error
 from tasks_service.core.statuses import (
@@ -37,7 +40,7 @@ from tasks_service.notify.outbox import Outbox
 from tasks_service.notify.publish import publish
 from tasks_service.schedule import targets, timers
 from tasks_service.store import lookups
-from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team
+from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team, Workflow
 from tasks_service.store.schemas.tasks import TaskUpdate
 
 #: Fields whose changes an event does not list.
@@ -55,7 +58,15 @@ PLAIN_FIELDS = tuple(
 
 
 def lock_task(session: Session, account_id: int, task_id: int) -> Task:
-    """The task, row-locked until the transaction ends. Raises: TaskNotFound."""
+    """The task, row-locked until the transaction ends; its workflow's row first, when
+    it has one: a change may set off changes to any task of the plan, and every writer
+    taking the workflow first makes them take turns (no deadlock, no cascade missed).
+    Raises: TaskNotFound."""
+    workflow_id = session.exec(
+        select(Task.workflow_id).where(Task.id == task_id, Task.account_id == account_id)
+    ).first()
+    if workflow_id is not None:
+        lookups.lock(session, Workflow, account_id, workflow_id)
     return lookups.lock(session, Task, account_id, task_id)
 
 
@@ -88,9 +99,14 @@ def apply_task_change(
     *,
     creating: bool = False,
     noted: dict[str, list[Any]] | None = None,
+    start: bool = False,
+    cascade: bool = True,
 ) -> Task:
     """Apply validated field changes to a (locked, or new) task, as ``action``.
-    ``noted``: more to say in its event (a timer that fired late).
+    ``noted``: more to say in its event (a timer that fired late). ``start``: the plan
+    assigns it whatever holds it (a failure path). ``cascade``: apply what the change
+    sets off in its workflow's plan (off for the steps of a cascade, which their
+    cascade applies itself).
 
     Raises: TaskValidationError (a bad assignee, a status that does not fit);
     InvalidTaskStatusError (``FinishedTaskError``: a finished task takes only a status
@@ -105,11 +121,16 @@ def apply_task_change(
         status = TaskStatus(requested) if requested is not None else before.status
         ensure_change_accepted(action, before.status, status, changes)
     team_id, member_id = _assignee(session, task, changes)
+    if "phase_id" in changes:
+        phases.check_phase(session, task.account_id, task.workflow_id, changes["phase_id"])
+    if "failure_task_id" in changes:
+        plan_rules.check_failure_task(session, task, changes["failure_task_id"])
     for name in PLAIN_FIELDS:
         if name in changes:
             setattr(task, name, changes[name])
     task.team_id, task.member_id = team_id, member_id
-    status = _next_status(task, changes, before, action, now)
+    waits = None if start else plan_rules.hold(session, task, now)
+    status = _next_status(task, changes, before, action, now, waits)
     reassigned = (team_id, member_id) != (before.fields["team_id"], before.fields["member_id"])
     task.status = status
     if reassigned and status == TaskStatus.assigned and before.status == TaskStatus.assigned:
@@ -120,16 +141,57 @@ def apply_task_change(
     session.flush()
     timers.sync(session, task, now, new=creating)
     diff = _diff(session, task, before, changes, person_id, outbox)
-    if diff and noted:
+    if noted and (diff or creating):
         diff.update(noted)
     if creating or diff:
         record_event(
             session, task, person_id, "created" if creating else action, diff, operation_id
         )
         publish(session, outbox, task, _messages(creating, diff, now))
-    if task.workflow_id is not None:
-        refresh_workflow_status(session, task.account_id, task.workflow_id)
+    if task.workflow_id is not None and cascade:
+        follow_plan(session, outbox, task, before.status, person_id, operation_id, now)
     return task
+
+
+def follow_plan(
+    session: Session,
+    outbox: Outbox,
+    task: Task,
+    before: TaskStatus,
+    person_id: int | None,
+    operation_id: int | None,
+    now: datetime,
+) -> None:
+    """Apply what the task's change sets off in its workflow (``plan_rules``), breadth
+    first and each step through the transition table, then let the workflow and the
+    phases of every task it moved follow."""
+    queue: deque[tuple[Task, TaskStatus]] = deque([(task, before)])
+    moved = {task.id: task}
+    while queue:
+        changed, was = queue.popleft()
+        for step in plan_rules.consequences(session, changed, was, now):
+            apply_task_change(
+                session,
+                outbox,
+                step.task,
+                person_id,
+                step.changes,
+                step.action,
+                operation_id,
+                start=step.start,
+                cascade=False,
+            )
+            moved[step.task.id] = step.task
+            queue.append((step.task, step.before))
+    settle_plan(session, task.workflow_id or 0, list(moved.values()), now)
+
+
+def settle_plan(session: Session, workflow_id: int, moved: list[Task], now: datetime) -> None:
+    """After tasks of the workflow changed: their phases and the workflow follow."""
+    session.flush()
+    for phase_id in sorted({t.phase_id for t in moved if t.phase_id is not None}):
+        phases.follow(session, phase_id, now)
+    plan_rules.refresh_workflow(session, workflow_id, now)
 
 
 def _assignee(session: Session, task: Task, changes: dict[str, Any]) -> tuple[int | None, ...]:
@@ -151,10 +213,16 @@ def _assignee(session: Session, task: Task, changes: dict[str, Any]) -> tuple[in
 
 
 def _next_status(
-    task: Task, changes: dict[str, Any], before: _Before, action: str, now: datetime
+    task: Task,
+    changes: dict[str, Any],
+    before: _Before,
+    action: str,
+    now: datetime,
+    waits: plan_rules.Hold | None,
 ) -> TaskStatus:
-    """The status the change leads to, checked against the transition table.
-    Raises: InvalidTaskStatusError; TaskValidationError."""
+    """The status the change leads to, checked against the transition table; ``waits``:
+    what holds the task back in its workflow's plan (it then stays registered, and may
+    only be canceled). Raises: InvalidTaskStatusError; TaskValidationError."""
     requested = changes.get("status")
     status = TaskStatus(requested) if requested is not None else before.status
     assignee = (task.team_id, task.member_id)
@@ -167,7 +235,12 @@ def _next_status(
     # it starts later ("Start no earlier than"): then its start timer assigns it.
     if gets_assignee and before.status in (TaskStatus.registered, TaskStatus.declined):
         starts_later = task.start_at is not None and task.start_at > now
-        status = TaskStatus.registered if starts_later else TaskStatus.assigned
+        status = TaskStatus.registered if starts_later or waits else TaskStatus.assigned
+    held = before.status == TaskStatus.registered and waits is not None
+    if held and status not in (TaskStatus.registered, TaskStatus.canceled) and waits:
+        raise field_error(
+            "status", waits.code, f"task #{task.id} cannot be {status.value} yet: {waits.message}"
+        )
     ensure_status_fits_category(status, TaskCategory(task.category))
     ensure_transition(action, before.status, status)
     if status == TaskStatus.assigned and not any(assignee):
@@ -185,6 +258,8 @@ def _settle(
     """Derived fields that follow from the status (finished_at, assigned_at,
     waiting_until), then the completion clock and target (``schedule.targets``)."""
     status = TaskStatus(task.status)
+    if status == TaskStatus.rejected and before.status != TaskStatus.rejected:
+        task.rejection_count += 1
     if status in FINISHED and before.status not in FINISHED:
         task.finished_at = now
     elif status not in FINISHED:

@@ -9,9 +9,11 @@ workers and the in-process Python API call the same functions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session
 
+from tasks_service.commands import workflow_plan
 from tasks_service.commands.task_change import (
     add_note,
     apply_task_change,
@@ -65,8 +67,33 @@ def do_create_task(
     changes.setdefault("subject", data.subject)
     changes.setdefault("category", data.category)
     changes.pop("workflow_id", None)
+    changes.pop("template_id", None)
+    predecessors = changes.pop("predecessor_ids", None)
+    successors = changes.pop("successor_ids", None)
+    noted: dict[str, list[Any]] = {}
+    if predecessors or successors:
+        # linked first, so that what it waits for holds it from the start; the links
+        # are told in its "created" event (its own link events would come before it)
+        session.add(task)
+        session.flush()
+        workflow_plan.set_links(
+            session, outbox, task, predecessors, successors, person_id, operation_id, quiet=True
+        )
+        noted = {
+            name: [[], sorted(set(ids))]
+            for name, ids in (("predecessor_ids", predecessors), ("successor_ids", successors))
+            if ids
+        }
     return apply_task_change(
-        session, outbox, task, person_id, changes, "create", operation_id, creating=True
+        session,
+        outbox,
+        task,
+        person_id,
+        changes,
+        "create",
+        operation_id,
+        creating=True,
+        noted=noted,
     )
 
 
@@ -85,7 +112,79 @@ def do_update_task(
     Raises: TaskNotFound; TaskValidationError; InvalidTaskStatusError.
     """
     task = lock_task(session, account_id, task_id)
-    return apply_task_change(session, outbox, task, person_id, provided(data), action, operation_id)
+    changes = provided(data)
+    predecessors = changes.pop("predecessor_ids", None)
+    successors = changes.pop("successor_ids", None)
+    if predecessors is not None or successors is not None:
+        workflow_plan.set_links(
+            session, outbox, task, predecessors, successors, person_id, operation_id
+        )
+    return apply_task_change(session, outbox, task, person_id, changes, action, operation_id)
+
+
+def do_link_tasks(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    other_id: int,
+    direction: str,
+    operation_id: int | None = None,
+) -> Task:
+    """``POST /tasks/:id/predecessors`` (``direction`` "predecessor": ``other_id`` comes
+    before the task) or ``/successors``; returns the other task. Linking tasks that are
+    linked already changes nothing.
+
+    Raises: TaskNotFound (the task); TaskValidationError (the other task: missing, in
+    another workflow, a cycle, a started successor).
+    """
+    task, other = _link_pair(session, account_id, task_id, other_id, direction)
+    pair = (other, task) if direction == "predecessor" else (task, other)
+    workflow_plan.add_link(session, *pair, person_id, operation_id, field=f"{direction}_id")
+    return other
+
+
+def do_unlink_tasks(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    task_id: int,
+    other_id: int,
+    direction: str,
+    operation_id: int | None = None,
+) -> Task:
+    """``DELETE /tasks/:id/predecessors/:other_id`` (or ``/successors/``): the link
+    goes; a task nothing holds any more is assigned. Raises: TaskNotFound; NotFound when
+    they are not linked."""
+    task, other = _link_pair(session, account_id, task_id, other_id, direction, missing=True)
+    pair = (other, task) if direction == "predecessor" else (task, other)
+    workflow_plan.remove_link(session, outbox, *pair, person_id, operation_id)
+    return other
+
+
+def _link_pair(
+    session: Session,
+    account_id: int,
+    task_id: int,
+    other_id: int,
+    direction: str,
+    *,
+    missing: bool = False,
+) -> tuple[Task, Task]:
+    """The task, locked with its workflow, and the other one (locked too when it is in
+    that workflow; one in another is refused by the link's checks, and is not locked, so
+    that no operation holds two workflows). ``missing``: a missing other task is a 404
+    (a path names it) rather than a 422 (a body does)."""
+    task = lock_task(session, account_id, task_id)
+    try:
+        other = workflow_plan.task_beside(session, task, other_id)
+    except NotFound:
+        if missing:
+            raise
+        raise field_error(f"{direction}_id", "not_found", f"no task {other_id}") from None
+    return task, other
 
 
 def do_transition_task(

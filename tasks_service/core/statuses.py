@@ -173,6 +173,14 @@ TRANSITIONS: Final[dict[TaskStatus, frozenset[TaskStatus]]] = {
     },
     # A finished task can only be reopened: back with its assignee, or registered.
     **{status: frozenset({TaskStatus.assigned, TaskStatus.registered}) for status in FINISHED},
+    # ... or, failed or rejected, be set to completed or approved after all (4me: the
+    # workflow it halted resumes, and its successors go on).
+    TaskStatus.failed: frozenset(
+        {TaskStatus.assigned, TaskStatus.registered, TaskStatus.completed}
+    ),
+    TaskStatus.rejected: frozenset(
+        {TaskStatus.assigned, TaskStatus.registered, TaskStatus.approved}
+    ),
 }
 #: Besides a status change that reopens it (a row of ``TRANSITIONS``, which may carry
 #: other fields with it: reopened and reassigned at once), what a finished task takes:
@@ -241,16 +249,28 @@ def ensure_status_fits_category(status: TaskStatus, category: TaskCategory) -> N
         )
 
 
-def derive_workflow_status(task_statuses: list[TaskStatus]) -> WorkflowStatus:
-    """A workflow's status follows its tasks (4me).
+#: A predecessor in one of these lets its successors go on (4me's "completed or
+#: approved"; a canceled one too: it will not be done, and waiting for it would block
+#: the plan for ever).
+SATISFIED: Final = frozenset({TaskStatus.completed, TaskStatus.approved, TaskStatus.canceled})
+SUCCEEDED: Final = frozenset({TaskStatus.completed, TaskStatus.approved})
+UNSUCCESSFUL: Final = frozenset({TaskStatus.failed, TaskStatus.rejected})
 
-    No task, or all registered: registered. All finished: completed. A failed or
-    rejected task among unfinished ones halts progress. Anything else is in progress.
+
+def derive_workflow_status(tasks: Iterable[tuple[TaskStatus, bool]]) -> WorkflowStatus:
+    """A workflow's status follows its tasks (4me), given as ``(status, has a failure
+    task)``.
+
+    No task, or all registered: registered. Every task completed, approved or canceled:
+    completed. A failed or rejected task without a failure task halts progress (one
+    with a failure task sent the plan down its failure path instead). Anything else is
+    in progress.
     """
-    if not task_statuses or all(s == TaskStatus.registered for s in task_statuses):
+    pairs = list(tasks)
+    if all(status == TaskStatus.registered for status, _ in pairs):
         return WorkflowStatus.registered
-    if all(s in FINISHED for s in task_statuses):
+    if all(status in SATISFIED for status, _ in pairs):
         return WorkflowStatus.completed
-    if any(s in (TaskStatus.failed, TaskStatus.rejected) for s in task_statuses):
+    if any(status in UNSUCCESSFUL and not handled for status, handled in pairs):
         return WorkflowStatus.progress_halted
     return WorkflowStatus.in_progress

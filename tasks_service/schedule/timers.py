@@ -41,21 +41,23 @@ from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind, TimerSt
 from tasks_service.schedule import escalation
 from tasks_service.schedule.timing import Timed
 from tasks_service.store.db import claim_rows, is_postgres
-from tasks_service.store.models import Task, Timer
+from tasks_service.store.models import Task, Timer, Workflow
 
 CLAIM_TIMEOUT = timedelta(seconds=20)
 LATE_AFTER = timedelta(seconds=60)
 
 
-def _moments(task: Timed) -> dict[TimerKind, datetime | None]:
-    """When each kind of timer should fire for this task as it is now (None: not)."""
+def _moments(task: Timed, workflow_start: datetime | None) -> dict[TimerKind, datetime | None]:
+    """When each kind of timer should fire for this task as it is now (None: not);
+    ``workflow_start``: its workflow's ``start_at``, which it is not assigned before."""
     status = TaskStatus(task.status)
     finished = status in FINISHED
     has_assignee = task.team_id is not None or task.member_id is not None
+    starts = [moment for moment in (task.start_at, workflow_start) if moment is not None]
     return {
         TimerKind.alert: None if finished else task.alert_at,
         TimerKind.start: (
-            task.start_at if status == TaskStatus.registered and has_assignee else None
+            max(starts) if starts and status == TaskStatus.registered and has_assignee else None
         ),
         TimerKind.wake: task.waiting_until if status == TaskStatus.waiting_for else None,
         TimerKind.due: None if finished else task.due_at,
@@ -71,10 +73,20 @@ Wanted = dict[Key, tuple[datetime | None, str | None]]
 
 def wanted(session: Session, task: Timed) -> Wanted:
     """Every timer the task should have now: its moments, and its escalation levels."""
-    out: Wanted = {(kind, 0): (moment, None) for kind, moment in _moments(task).items()}
+    moments = _moments(task, _workflow_start(session, task))
+    out: Wanted = {(kind, 0): (moment, None) for kind, moment in moments.items()}
     for level, pair in escalation.wanted(session, task).items():
         out[(TimerKind.escalation, level)] = pair
     return out
+
+
+def _workflow_start(session: Session, task: Timed) -> datetime | None:
+    """The ``start_at`` of the workflow of a registered task (none for the others: only
+    a registered task waits to start)."""
+    if task.workflow_id is None or task.status != TaskStatus.registered:
+        return None
+    query = select(Workflow.start_at).where(Workflow.id == task.workflow_id)
+    return session.exec(query).first()
 
 
 def load(session: Session, task_ids: list[int]) -> dict[int, Rows]:
@@ -168,7 +180,7 @@ def change_values(change: str, moment: datetime | None, anchor: str | None) -> d
 
 def is_overdue(task: Timed, now: datetime) -> bool:
     """Whether a passed due_at or target still makes the task overdue."""
-    moments = _moments(task)
+    moments = _moments(task, None)
     due, target = moments[TimerKind.due], moments[TimerKind.target]
     return any(m is not None and m <= now for m in (due, target))
 
@@ -228,13 +240,17 @@ def lock_claimed(
 
 
 def lock_chunk(session: Session, timer_ids: list[int]) -> tuple[list[Task], list[Timer]]:
-    """A chunk's tasks, then its timers, row-locked (tasks in id order, the order any
-    other chunk or change takes them: no deadlock)."""
-    tasks = select(Task).where(
-        col(Task.id).in_(select(Timer.task_id).where(col(Timer.id).in_(timer_ids)))
-    )
+    """A chunk's workflows, its tasks, then its timers, row-locked (each in id order, the
+    order any other chunk or change takes them: no deadlock; a task's workflow comes
+    first, as for every change to a task, ``commands.task_change.lock_task``)."""
+    task_ids = select(Timer.task_id).where(col(Timer.id).in_(timer_ids))
+    tasks = select(Task).where(col(Task.id).in_(task_ids))
     rows = select(Timer).where(col(Timer.id).in_(timer_ids))
     if is_postgres(session):
+        workflows = select(Workflow.id).where(
+            col(Workflow.id).in_(select(Task.workflow_id).where(col(Task.id).in_(task_ids)))
+        )
+        session.exec(workflows.order_by(col(Workflow.id)).with_for_update()).all()
         tasks, rows = tasks.with_for_update(), rows.with_for_update()
     fresh = {"populate_existing": True}
     locked = session.exec(tasks.order_by(col(Task.id)).execution_options(**fresh)).all()

@@ -218,6 +218,10 @@ def test_workflow_status_follows_its_tasks(api: Api, account: AccountInfo) -> No
     api.patch(f"/v1/tasks/{first['id']}", json={"status": "failed"})
     assert api.get(wpath).get_json()["status"] == "progress_halted"
     api.patch(f"/v1/tasks/{second['id']}", json={"status": "canceled"})
+    # issue 15: a failed task (without a failure task) keeps it halted until it is
+    # completed after all; then every task is completed or canceled
+    assert api.get(wpath).get_json()["status"] == "progress_halted"
+    api.patch(f"/v1/tasks/{first['id']}", json={"status": "completed"})
     done = api.get(wpath).get_json()
     assert done["status"] == "completed"
     assert done["completed_at"] is not None

@@ -25,6 +25,8 @@ from tasks_service.store.schemas.tasks import (
     TASK_UPDATE_READONLY,
     LabelsAdd,
     NoteCreate,
+    PredecessorCreate,
+    SuccessorCreate,
     TaskCreate,
     TaskUpdate,
 )
@@ -40,12 +42,20 @@ def create_task() -> Response:
     return submit("task.create", payload(data))
 
 
-def task_page(workflow_id: int | None = None, view: str | None = None) -> Response:
-    """A page of the account's tasks (or a workflow's, or a predefined filter's),
-    filtered, sorted and paged as asked."""
+def task_page(
+    workflow_id: int | None = None,
+    view: str | None = None,
+    linked: tuple[str, int] | None = None,
+) -> Response:
+    """A page of the account's tasks (or a workflow's, a predefined filter's, or a
+    task's predecessors or successors: ``linked``), filtered, sorted and paged as asked."""
     query = list_query(resources.TASK_QUERY, resources.TASK_TRACKOPS)
     condition = resources.TASK_VIEWS[view](actor().person_id) if view else None
     with session_scope(settings(), write=False) as session:
+        if linked is not None:
+            direction, task_id = linked
+            lookups.get(session, Task, actor().account_id, task_id)
+            condition = resources.TASK_LINKS[direction](task_id)
         page = lists.list_tasks(
             session, actor().account_id, query, workflow_id=workflow_id, view=condition
         )
@@ -74,6 +84,44 @@ def get_task(task_id: int) -> Response:
 def update_task(task_id: int) -> Response:
     data = parse_body(TaskUpdate, TASK_UPDATE_READONLY, wrapper="task")
     return submit("task.update", payload(data), target_id=task_id)
+
+
+@bp.get("/tasks/<id:task_id>/<any(predecessors, successors):direction>")
+def list_linked(task_id: int, direction: str) -> Response:
+    """The tasks before (or after) this one in its workflow's plan."""
+    return task_page(linked=(direction, task_id))
+
+
+_LINK_BODIES: dict[str, type[PredecessorCreate] | type[SuccessorCreate]] = {
+    "predecessors": PredecessorCreate,
+    "successors": SuccessorCreate,
+}
+
+
+@bp.post("/tasks/<id:task_id>/<any(predecessors, successors):direction>")
+def add_link(task_id: int, direction: str) -> Response:
+    """Body ``{"predecessor_id": N}`` (or ``successor_id``); answers with that task."""
+    model = _LINK_BODIES[direction]
+    data = parse_body(model, frozenset())
+    other_id = getattr(data, f"{direction[:-1]}_id")
+    return _link("task.link", task_id, other_id, direction)
+
+
+@bp.post("/tasks/<id:task_id>/<any(predecessors, successors):direction>/<id:other_id>")
+def add_link_in_path(task_id: int, direction: str, other_id: int) -> Response:
+    """4me's form of adding a link: the other task in the path, no body."""
+    return _link("task.link", task_id, other_id, direction)
+
+
+@bp.delete("/tasks/<id:task_id>/<any(predecessors, successors):direction>/<id:other_id>")
+def remove_link(task_id: int, direction: str, other_id: int) -> Response:
+    """204; a 404 when the two are not linked."""
+    return _link("task.unlink", task_id, other_id, direction)
+
+
+def _link(kind: str, task_id: int, other_id: int, direction: str) -> Response:
+    body = {"other_id": other_id, "direction": direction[:-1]}
+    return submit(kind, body, target_id=task_id)
 
 
 @bp.get("/tasks/<id:task_id>/notes")

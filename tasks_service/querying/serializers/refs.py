@@ -7,7 +7,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from tasks_service.store.models import Calendar, EscalationPolicy, Person, Team
+from tasks_service.store.models import (
+    Calendar,
+    EscalationPolicy,
+    Person,
+    Task,
+    TaskTemplate,
+    Team,
+    WorkflowPhase,
+    WorkflowTemplate,
+)
 
 
 def names(session: Session, column: Any, label: Any, ids: set[int | None]) -> dict[int, str]:
@@ -32,6 +41,29 @@ def calendars(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def policies(session: Session, ids: set[int | None]) -> dict[int, str]:
     return names(session, col(EscalationPolicy.id), col(EscalationPolicy.name), ids)
+
+
+def phases(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(WorkflowPhase.id), col(WorkflowPhase.name), ids)
+
+
+def task_subjects(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(Task.id), col(Task.subject), ids)
+
+
+def task_templates(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(TaskTemplate.id), col(TaskTemplate.subject), ids)
+
+
+def workflow_templates(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return names(session, col(WorkflowTemplate.id), col(WorkflowTemplate.subject), ids)
+
+
+def subject_ref(known: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:
+    """A task or template reference (``{"id", "subject"}``), or None."""
+    if ref_id is None or ref_id not in known:
+        return None
+    return {"id": ref_id, "subject": known[ref_id]}
 
 
 def ref(known: dict[int, str], ref_id: int | None) -> dict[str, Any] | None:

@@ -30,6 +30,9 @@ class _Refs:
     people: dict[int, str]
     teams: dict[int, str]
     calendars: dict[int, str]
+    phases: dict[int, str]
+    failure_tasks: dict[int, str]
+    templates: dict[int, str]
     labels: Mapping[int, list[str]]
 
 
@@ -65,6 +68,9 @@ def _refs(session: Session, tasks: Sequence[Task], known: KnownLabels) -> _Refs:
         people=refs.people(session, people),
         teams=refs.teams(session, {t.team_id for t in tasks}),
         calendars=refs.calendars(session, {t.calendar_id for t in tasks}),
+        phases=refs.phases(session, {t.phase_id for t in tasks}),
+        failure_tasks=refs.task_subjects(session, {t.failure_task_id for t in tasks}),
+        templates=refs.task_templates(session, {t.template_id for t in tasks}),
         labels=known if known_all else labels_of(session, task_ids),
     )
 
@@ -102,6 +108,11 @@ def _form(task: Task, found: _Refs) -> dict[str, Any]:
         "due_at": iso(task.due_at),
         "alert_at": iso(task.alert_at),
         "alert_sent_at": iso(task.alert_sent_at),
+        "phase": refs.ref(found.phases, task.phase_id),
+        "failure_task": refs.subject_ref(found.failure_tasks, task.failure_task_id),
+        "template": refs.subject_ref(found.templates, task.template_id),
+        "anticipated_assignment_at": iso(task.anticipated_assignment_at),
+        "rejection_count": task.rejection_count,
         "created_at": iso(task.created_at),
         "updated_at": iso(task.updated_at),
     }

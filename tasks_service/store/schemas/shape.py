@@ -27,6 +27,15 @@ class Ref(BaseModel):
     name: str | None
 
 
+class SubjectRef(BaseModel):
+    """A task or a template, as a field shows it: ``{"id": 7, "subject": "Deploy"}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    subject: str
+
+
 def field_names(model: type[BaseModel]) -> tuple[str, ...]:
     """The names a client uses for the model's fields (aliases such as ``sourceID``)."""
     return tuple(info.alias or name for name, info in model.model_fields.items())

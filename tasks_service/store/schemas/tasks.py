@@ -26,7 +26,14 @@ from tasks_service.core.validation import (
     OneLine,
     Subject,
 )
-from tasks_service.store.schemas.shape import PublicModel, Ref, field_names, pick, readonly_fields
+from tasks_service.store.schemas.shape import (
+    PublicModel,
+    Ref,
+    SubjectRef,
+    field_names,
+    pick,
+    readonly_fields,
+)
 
 #: A label is a word or a few: letters, digits and ``_ - . : + @``, spaces between. Not
 #: ``/`` (``DELETE /tasks/:id/labels/:name`` names it in a path), ``,`` (``?labels=a,b``
@@ -49,6 +56,8 @@ Label = Annotated[LabelName, AfterValidator(_label_characters)]
 #: The longest label name (``core.validation.LabelName``, the column's length).
 MAX_LABEL_LENGTH = 100
 Labels = Annotated[list[Label], Field(max_length=50)]
+#: A task's links in its workflow's plan (``predecessor_ids`` / ``successor_ids``).
+TaskIds = Annotated[list[Id], Field(max_length=1000)]
 Source = Annotated[str, StringConstraints(max_length=30), OneLine]
 SourceId = Annotated[str, StringConstraints(max_length=128), OneLine]
 
@@ -76,6 +85,13 @@ class TaskUpdate(InputModel):
     source_id: SourceId | None = Field(default=None, alias="sourceID")
     custom_fields: dict[str, Any] | None = None
     labels: Labels = None  # type: ignore[assignment]
+    # Its place in its workflow's plan (``commands.workflow_plan``): the links given
+    # replace the task's own (on create: its first); the failure task and the phase
+    # are tasks and phases of the same workflow.
+    predecessor_ids: TaskIds = None  # type: ignore[assignment]
+    successor_ids: TaskIds = None  # type: ignore[assignment]
+    failure_task_id: Id | None = None
+    phase_id: Id | None = None
 
 
 class TaskCreate(TaskUpdate):
@@ -86,6 +102,7 @@ class TaskCreate(TaskUpdate):
     category: TaskCategory
     status: TaskStatus | None = None  # type: ignore[assignment]  # null: registered
     workflow_id: Id | None = None
+    template_id: Id | None = None  # its fields fill what the body does not give
     urgent: StrictBool = False
     work_hours_are_24x7: StrictBool = False
     labels: Labels = []
@@ -139,8 +156,25 @@ class TaskPublic(PublicModel):
     due_at: datetime | None
     alert_at: datetime | None
     alert_sent_at: datetime | None
+    phase: Ref | None
+    failure_task: SubjectRef | None  # assigned when this one fails or is rejected
+    template: SubjectRef | None
+    anticipated_assignment_at: datetime | None
+    rejection_count: int
     created_at: datetime
     updated_at: datetime
+
+
+class PredecessorCreate(InputModel):
+    """``POST /tasks/:id/predecessors`` (4me's form: ``POST /tasks/:id/predecessors/:task_id``)."""
+
+    predecessor_id: Id
+
+
+class SuccessorCreate(InputModel):
+    """``POST /tasks/:id/successors`` (4me's form: ``POST /tasks/:id/successors/:task_id``)."""
+
+    successor_id: Id
 
 
 class LabelPublic(PublicModel):
@@ -188,10 +222,10 @@ TASK_COLLECTION_FIELDS = pick(
     ),
 )
 #: 002's readonly task fields that this service does not show (yet).
-_NOT_SHOWN_READONLY = ("anticipated_assignment_at", "new_assignment", "rejection_count")
+_NOT_SHOWN_READONLY = ("new_assignment",)
 TASK_READONLY = readonly_fields(TaskPublic, TaskCreate, also=_NOT_SHOWN_READONLY)
 #: On a change: also the workflow, which only a create chooses.
 TASK_UPDATE_READONLY = readonly_fields(
-    TaskPublic, TaskUpdate, also=(*_NOT_SHOWN_READONLY, "workflow_id")
+    TaskPublic, TaskUpdate, also=(*_NOT_SHOWN_READONLY, "workflow_id", "template_id")
 )
 NOTE_READONLY = readonly_fields(NotePublic, NoteCreate)

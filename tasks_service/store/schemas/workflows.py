@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tasks_service.core.statuses import WorkflowCategory, WorkflowStatus
-from tasks_service.core.validation import Id, InputModel, Subject
-from tasks_service.store.schemas.shape import PublicModel, Ref, field_names, readonly_fields
+from tasks_service.core.statuses import (
+    TaskImpact,
+    WorkflowCategory,
+    WorkflowCompletionReason,
+    WorkflowStatus,
+)
+from tasks_service.core.validation import Id, InputModel, LongText, Moment, Subject
+from tasks_service.store.schemas.shape import (
+    PublicModel,
+    Ref,
+    SubjectRef,
+    field_names,
+    readonly_fields,
+)
 
 
 class WorkflowCreate(InputModel):
@@ -16,6 +27,8 @@ class WorkflowCreate(InputModel):
     status: WorkflowStatus | None = None
     calendar_id: Id | None = None
     escalation_policy_id: Id | None = None
+    start_at: Moment | None = None  # no task is assigned before it
+    template_id: Id | None = None  # the whole plan, instantiated in one operation
 
 
 class WorkflowUpdate(InputModel):
@@ -25,6 +38,10 @@ class WorkflowUpdate(InputModel):
     status: WorkflowStatus = None  # type: ignore[assignment]
     calendar_id: Id | None = None
     escalation_policy_id: Id | None = None
+    start_at: Moment | None = None
+    # completed by hand: why (complete when absent), and the note each canceled task gets
+    completion_reason: WorkflowCompletionReason = None  # type: ignore[assignment]
+    note: LongText = None  # type: ignore[assignment]
 
 
 class WorkflowPublic(PublicModel):
@@ -35,6 +52,11 @@ class WorkflowPublic(PublicModel):
     manager: Ref | None
     calendar: Ref | None
     escalation_policy: Ref | None
+    template: SubjectRef | None
+    start_at: datetime | None
+    impact: TaskImpact | None  # the highest of its tasks'
+    completion_target_at: datetime | None  # the latest anticipated completion of its tasks
+    completion_reason: WorkflowCompletionReason | None
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None

@@ -27,7 +27,13 @@ def test_every_status_has_a_row_and_never_lists_itself() -> None:
 
 @pytest.mark.parametrize("finished", sorted(FINISHED))
 def test_finished_tasks_can_only_be_reopened(finished: TaskStatus) -> None:
-    assert TRANSITIONS[finished] == {TaskStatus.assigned, TaskStatus.registered}
+    # issue 15: or, failed or rejected, be set to completed or approved after all
+    after_all = {
+        TaskStatus.failed: {TaskStatus.completed},
+        TaskStatus.rejected: {TaskStatus.approved},
+    }
+    expected = {TaskStatus.assigned, TaskStatus.registered} | after_all.get(finished, set())
+    assert TRANSITIONS[finished] == expected
     with pytest.raises(InvalidTaskStatusError) as info:
         ensure_transition("update", finished, TaskStatus.in_progress)
     assert info.value.actual_status == finished.value
@@ -84,10 +90,20 @@ def test_outcomes_fit_the_category(category: TaskCategory, status: TaskStatus, o
         ([TaskStatus.completed, TaskStatus.registered], WorkflowStatus.in_progress),
         ([TaskStatus.failed, TaskStatus.assigned], WorkflowStatus.progress_halted),
         ([TaskStatus.completed, TaskStatus.canceled], WorkflowStatus.completed),
-        ([TaskStatus.rejected, TaskStatus.approved], WorkflowStatus.completed),
+        ([TaskStatus.approved, TaskStatus.canceled], WorkflowStatus.completed),
+        # issue 15: only completed, approved or canceled tasks complete a workflow
+        ([TaskStatus.rejected, TaskStatus.approved], WorkflowStatus.progress_halted),
+        ([TaskStatus.failed, TaskStatus.canceled], WorkflowStatus.progress_halted),
     ],
 )
 def test_workflow_status_follows_tasks(
     statuses: list[TaskStatus], expected: WorkflowStatus
 ) -> None:
-    assert derive_workflow_status(statuses) == expected
+    assert derive_workflow_status((s, False) for s in statuses) == expected
+
+
+def test_a_failure_with_a_failure_path_does_not_halt() -> None:
+    handled = [(TaskStatus.failed, True), (TaskStatus.assigned, False)]
+    assert derive_workflow_status(handled) == WorkflowStatus.in_progress
+    unhandled = [(TaskStatus.failed, False), (TaskStatus.assigned, False)]
+    assert derive_workflow_status(unhandled) == WorkflowStatus.progress_halted
