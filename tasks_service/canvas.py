@@ -90,6 +90,14 @@ class TaskSnapshot:
     finished_at: datetime | None = None
     completion_target_at: datetime | None = None
     custom_fields: dict[str, Any] | None = None
+    # its place in a workflow's plan (``commands.workflow_plan``)
+    workflow_id: int | None = None
+    predecessor_ids: list[int] = field(default_factory=list)
+    successor_ids: list[int] = field(default_factory=list)
+    failure_task_id: int | None = None
+    phase_id: int | None = None
+    anticipated_assignment_at: datetime | None = None
+    rejection_count: int = 0
 
     @property
     def assignee_id(self) -> int | None:
@@ -97,9 +105,19 @@ class TaskSnapshot:
 
 
 def snapshot_fields(session: Session, rows: Sequence[models.Task]) -> list[dict[str, Any]]:
-    """The fields of snapshots of task rows; labels and notes in one query each."""
+    """The fields of snapshots of task rows; labels, notes and links in one query each."""
     ids = [row.id or 0 for row in rows]
     labels = labels_of(session, ids) if ids else {}
+    before: dict[int, list[int]] = defaultdict(list)
+    after: dict[int, list[int]] = defaultdict(list)
+    if any(row.workflow_id is not None for row in rows):
+        links = select(models.TaskDependency).where(
+            col(models.TaskDependency.predecessor_id).in_(ids)
+            | col(models.TaskDependency.successor_id).in_(ids)
+        )
+        for link in session.exec(links):
+            after[link.predecessor_id].append(link.successor_id)
+            before[link.successor_id].append(link.predecessor_id)
     notes: dict[int, list[models.Note]] = defaultdict(list)
     if ids:
         query = select(models.Note).where(col(models.Note.task_id).in_(ids))
@@ -124,6 +142,13 @@ def snapshot_fields(session: Session, rows: Sequence[models.Task]) -> list[dict[
             "finished_at": row.finished_at,
             "completion_target_at": row.completion_target_at,
             "custom_fields": row.custom_fields,
+            "workflow_id": row.workflow_id,
+            "predecessor_ids": sorted(before[row.id or 0]),
+            "successor_ids": sorted(after[row.id or 0]),
+            "failure_task_id": row.failure_task_id,
+            "phase_id": row.phase_id,
+            "anticipated_assignment_at": row.anticipated_assignment_at,
+            "rejection_count": row.rejection_count,
         }
         for row in rows
     ]

@@ -33,7 +33,7 @@ from tasks_service.canvas import (
     snapshot_fields,
     statuses_for,
 )
-from tasks_service.commands import task_commands
+from tasks_service.commands import task_commands, workflow_plan
 from tasks_service.commands.task_change import apply_task_change, lock_task
 from tasks_service.context import account, current, use_account
 from tasks_service.core.errors import (
@@ -246,6 +246,10 @@ def _update(
             to_be = _TaskToBe(row.account_id, **after)
             changes["due_at"] = end_of_day(session, to_be, due_day)
         outbox = Outbox(ctx.settings)
+        predecessors = changes.pop("predecessor_ids", None)
+        successors = changes.pop("successor_ids", None)
+        if predecessors is not None or successors is not None:
+            workflow_plan.set_links(session, outbox, row, predecessors, successors, person_id)
         row = apply_task_change(session, outbox, row, person_id, changes, action)
         return _into(task, _snapshot(session, row))
 

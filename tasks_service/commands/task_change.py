@@ -150,6 +150,9 @@ def apply_task_change(
         publish(session, outbox, task, _messages(creating, diff, now))
     if task.workflow_id is not None and cascade:
         follow_plan(session, outbox, task, before.status, person_id, operation_id, now)
+        left = before.fields["phase_id"]
+        if left is not None and left != task.phase_id:
+            phases.follow(session, left, now)  # the phase it left follows its other tasks
     return task
 
 
