@@ -88,6 +88,7 @@ def test_create_read_rename_move_delete(api: Api) -> None:
     assert plan["workflow"] == {"id": workflow["id"], "subject": "Datacenter move"}
     assert (plan["started_at"], plan["completed_at"]) == (None, None)
     assert list(plan) == list(field_names(PhasePublic))
+    PhasePublic.model_validate(plan)  # each field of its type
     # 4me's wrapped form too; names are stripped like every one-line name
     build = _ok(api.post(base, json={"phase": {"name": "  Build  "}}), 201)
     assert (build["name"], build["position"]) == ("Build", 2)
