@@ -26,6 +26,7 @@ from web.routes import (
     phases,
     tasks,
     teams,
+    templates,
     webhooks,
     workflows,
 )
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
         escalation_policies,
         webhooks,
         operations,
+        templates,
     ):
         v1.register_blueprint(module.bp)
     app.register_blueprint(meta.public)

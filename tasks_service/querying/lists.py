@@ -24,11 +24,13 @@ from tasks_service.store.models import (
     TaskEscalation,
     TaskEvent,
     TaskLabel,
+    TaskTemplate,
     Team,
     TeamMembership,
     Webhook,
     Workflow,
     WorkflowPhase,
+    WorkflowTemplate,
 )
 
 
@@ -160,3 +162,15 @@ def list_phases(
     """A workflow's phases, by position then id unless sorted. Raises: NotFound."""
     lookups.get(session, Workflow, account_id, workflow_id)
     return run_list(session, WorkflowPhase, [col(WorkflowPhase.workflow_id) == workflow_id], query)
+
+
+def list_task_templates(session: Session, account_id: int, query: ListQuery) -> Page[TaskTemplate]:
+    return run_list(session, TaskTemplate, [col(TaskTemplate.account_id) == account_id], query)
+
+
+def list_workflow_templates(
+    session: Session, account_id: int, query: ListQuery
+) -> Page[WorkflowTemplate]:
+    return run_list(
+        session, WorkflowTemplate, [col(WorkflowTemplate.account_id) == account_id], query
+    )

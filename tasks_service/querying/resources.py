@@ -20,6 +20,7 @@ from tasks_service.core.statuses import (
     TaskImpact,
     TaskStatus,
     WorkflowCategory,
+    WorkflowCompletionReason,
     WorkflowStatus,
 )
 from tasks_service.core.validation import MAX_ID
@@ -41,14 +42,17 @@ from tasks_service.store.models import (
     Notification,
     Person,
     Task,
+    TaskDependency,
     TaskEscalation,
     TaskEvent,
     TaskLabel,
+    TaskTemplate,
     Team,
     TeamMembership,
     Webhook,
     Workflow,
     WorkflowPhase,
+    WorkflowTemplate,
 )
 from tasks_service.store.schemas.calendars import CALENDAR_FIELDS
 from tasks_service.store.schemas.directory import PERSON_FIELDS, TEAM_FIELDS
@@ -66,6 +70,11 @@ from tasks_service.store.schemas.tasks import (
     EventPublic,
     LabelPublic,
     NotePublic,
+)
+from tasks_service.store.schemas.templates import (
+    TASK_TEMPLATE_FIELDS,
+    WORKFLOW_TEMPLATE_COLLECTION_FIELDS,
+    WORKFLOW_TEMPLATE_FIELDS,
 )
 from tasks_service.store.schemas.workflows import WORKFLOW_FIELDS
 
@@ -172,6 +181,17 @@ TASK_VIEWS: dict[str, Callable[[int], ColumnElement[bool]]] = {
     ),
 }
 
+#: A task's links in its workflow's plan, as list conditions (``GET
+#: /tasks/:id/predecessors`` and ``/successors``).
+TASK_LINKS: dict[str, Callable[[int], ColumnElement[bool]]] = {
+    "predecessors": lambda task_id: col(Task.id).in_(
+        select(TaskDependency.predecessor_id).where(TaskDependency.successor_id == task_id)
+    ),
+    "successors": lambda task_id: col(Task.id).in_(
+        select(TaskDependency.successor_id).where(TaskDependency.predecessor_id == task_id)
+    ),
+}
+
 WORKFLOW_QUERY = ResourceQuery.of(
     [
         FieldSpec("id", Kind.integer, col(Workflow.id), nullable=False),
@@ -181,6 +201,16 @@ WORKFLOW_QUERY = ResourceQuery.of(
         FieldSpec("manager", Kind.reference, col(Workflow.manager_id)),
         FieldSpec("calendar", Kind.reference, col(Workflow.calendar_id)),
         FieldSpec("escalation_policy", Kind.reference, col(Workflow.escalation_policy_id)),
+        FieldSpec("template", Kind.reference, col(Workflow.template_id)),
+        _moment("start_at", col(Workflow.start_at)),
+        FieldSpec("impact", Kind.enum, col(Workflow.impact), TaskImpact),
+        _moment("completion_target_at", col(Workflow.completion_target_at)),
+        FieldSpec(
+            "completion_reason",
+            Kind.enum,
+            col(Workflow.completion_reason),
+            WorkflowCompletionReason,
+        ),
         _moment("created_at", col(Workflow.created_at)),
         _moment("updated_at", col(Workflow.updated_at)),
         _moment("completed_at", col(Workflow.completed_at)),
@@ -394,4 +424,45 @@ PHASE_QUERY = ResourceQuery.of(
     ],
     shown=PHASE_FIELDS,
     default_sort="position",
+)
+
+#: Task templates (``/task_templates``), in id order.
+TASK_TEMPLATE_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(TaskTemplate.id), nullable=False),
+        FieldSpec("subject", Kind.text, col(TaskTemplate.subject), nullable=False),
+        FieldSpec("category", Kind.enum, col(TaskTemplate.category), TaskCategory, nullable=False),
+        FieldSpec("impact", Kind.enum, col(TaskTemplate.impact), TaskImpact),
+        FieldSpec("team", Kind.reference, col(TaskTemplate.team_id)),
+        FieldSpec("member", Kind.reference, col(TaskTemplate.member_id)),
+        FieldSpec("disabled", Kind.boolean, col(TaskTemplate.disabled), nullable=False),
+        _moment("created_at", col(TaskTemplate.created_at)),
+        _moment("updated_at", col(TaskTemplate.updated_at)),
+    ],
+    sortable=["id", "subject", "category", "created_at", "updated_at"],
+    shown=TASK_TEMPLATE_FIELDS,
+    default_sort="id",
+)
+
+#: Workflow templates (``/workflow_templates``), in id order; a list shows their plans
+#: only when ``?fields=`` asks for them.
+WORKFLOW_TEMPLATE_QUERY = ResourceQuery.of(
+    [
+        FieldSpec("id", Kind.integer, col(WorkflowTemplate.id), nullable=False),
+        FieldSpec("subject", Kind.text, col(WorkflowTemplate.subject), nullable=False),
+        FieldSpec(
+            "category",
+            Kind.enum,
+            col(WorkflowTemplate.category),
+            WorkflowCategory,
+            nullable=False,
+        ),
+        FieldSpec("disabled", Kind.boolean, col(WorkflowTemplate.disabled), nullable=False),
+        _moment("created_at", col(WorkflowTemplate.created_at)),
+        _moment("updated_at", col(WorkflowTemplate.updated_at)),
+    ],
+    sortable=["id", "subject", "category", "created_at", "updated_at"],
+    shown=WORKFLOW_TEMPLATE_FIELDS,
+    collection_fields=WORKFLOW_TEMPLATE_COLLECTION_FIELDS,
+    default_sort="id",
 )

@@ -33,9 +33,12 @@ from tasks_service.store.models import (
     Operation,
     Person,
     Task,
+    TaskTemplate,
     Team,
     Webhook,
     Workflow,
+    WorkflowPhase,
+    WorkflowTemplate,
 )
 
 R = TypeVar("R", bound=SQLModel)
@@ -52,6 +55,9 @@ NAMES: dict[type[SQLModel], str] = {
     Delivery: "delivery",
     Notification: "notification",
     Operation: "operation",
+    WorkflowPhase: "phase",
+    TaskTemplate: "task template",
+    WorkflowTemplate: "workflow template",
 }
 
 
