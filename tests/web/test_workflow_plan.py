@@ -337,3 +337,33 @@ def test_two_predecessors_finished_at_once_assign_the_successor_once(
         assert [e["action"] for e in events].count("assign") == 1
         assigned = [e for e in events if "status" in e["changes"]]
         assert [e["changes"]["status"] for e in assigned] == [["registered", "assigned"]]
+
+
+def test_a_phase_follows_its_tasks(api: Api, account: AccountInfo) -> None:
+    workflow = _workflow(api)
+    wpath = f"/v1/workflows/{workflow['id']}"
+    build = api.post(f"{wpath}/phases", json={"name": "Build"}).get_json()
+    ship = api.post(f"{wpath}/phases", json={"name": "Ship"}).get_json()
+    first = _task(api, workflow, "Compile", phase_id=build["id"])
+    second = _task(api, workflow, "Test", phase_id=build["id"], predecessor_ids=[first["id"]])
+    assert first["phase"] == {"id": build["id"], "name": "Build"}
+    assert _get(api, f"{wpath}/phases/{build['id']}")["status"] == "registered"
+    _patch(api, first, member_id=account.admin_id)  # leaves registered: the phase starts
+    started = _get(api, f"{wpath}/phases/{build['id']}")
+    assert started["status"] == "in_progress"
+    assert started["started_at"] is not None
+    _patch(api, first, status="completed")
+    assert _get(api, f"{wpath}/phases/{build['id']}")["status"] == "in_progress"
+    _patch(api, second, member_id=account.admin_id, status="completed")
+    done = _get(api, f"{wpath}/phases/{build['id']}")
+    assert done["status"] == "completed"
+    assert done["completed_at"] is not None
+    assert _get(api, f"{wpath}/phases/{ship['id']}")["status"] == "registered"
+    # a phase of another workflow is refused
+    other = _workflow(api)
+    refused = api.post(
+        f"/v1/workflows/{other['id']}/tasks",
+        json={"subject": "X", "category": "implementation", "phase_id": ship["id"]},
+    )
+    body = assert_error(refused, 422, "validation_failed", "phase_id")
+    assert body["errors"][0]["code"] == "not_in_workflow"
