@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from tasks_service.core.clock import utcnow
-from tasks_service.core.errors import NotFound, TaskValidationError, field_error
+from tasks_service.core.errors import TaskValidationError, field_error
 from tasks_service.core.validation import MAX_ERRORS, provided
 from tasks_service.identity.directory import is_team_member
 from tasks_service.store import lookups
@@ -35,50 +35,19 @@ from tasks_service.store.schemas.templates import (
     plan_errors,
 )
 
-#: What each template is called in messages ("no task template 7").
-_NAMES: dict[type[SQLModel], str] = {
-    TaskTemplate: "task template",
-    WorkflowTemplate: "workflow template",
-}
 #: A task's assignee is one choice: a body that names its team or its member takes
 #: neither from the template (the template's member may not be in the body's team).
 _ASSIGNEE = ("team_id", "member_id")
 
 
-def _get(
-    session: Session,
-    model: type[TaskTemplate] | type[WorkflowTemplate],
-    account_id: int,
-    row_id: int,
-) -> Any:
-    row = lookups.find(session, model, account_id, row_id)
-    if row is None:
-        raise NotFound(f"no {_NAMES[model]} {row_id}")
-    return row
-
-
 def get_task_template(session: Session, account_id: int, template_id: int) -> TaskTemplate:
     """Raises: NotFound (also for another account's template)."""
-    template: TaskTemplate = _get(session, TaskTemplate, account_id, template_id)
-    return template
+    return lookups.get(session, TaskTemplate, account_id, template_id)
 
 
 def get_workflow_template(session: Session, account_id: int, template_id: int) -> WorkflowTemplate:
     """Raises: NotFound (also for another account's template)."""
-    template: WorkflowTemplate = _get(session, WorkflowTemplate, account_id, template_id)
-    return template
-
-
-def _lock(
-    session: Session,
-    model: type[TaskTemplate] | type[WorkflowTemplate],
-    account_id: int,
-    row_id: int,
-) -> Any:
-    """The template, row-locked until the transaction ends: two changes of one plan
-    (its phases, its relations) are each checked against the other's outcome."""
-    _get(session, model, account_id, row_id)
-    return lookups.lock(session, model, account_id, row_id)
+    return lookups.get(session, WorkflowTemplate, account_id, template_id)
 
 
 # --- task templates --------------------------------------------------------------------
@@ -117,7 +86,7 @@ def do_update_task_template(
     session: Session, account_id: int, template_id: int, data: TaskTemplateUpdate
 ) -> TaskTemplate:
     """Change the fields sent (``null`` clears). Raises: NotFound; TaskValidationError."""
-    template: TaskTemplate = _lock(session, TaskTemplate, account_id, template_id)
+    template = lookups.lock(session, TaskTemplate, account_id, template_id)
     changes = provided(data)
     if any(name in changes for name in _ASSIGNEE):
         team_id = changes.get("team_id", template.team_id)
@@ -270,7 +239,9 @@ def do_update_workflow_template(
     """Change the fields sent; ``phases`` and ``task_template_relations`` replace the
     template's, and the plan they make with the rest is checked whole.
     Raises: NotFound; TaskValidationError (``check_plan``)."""
-    template: WorkflowTemplate = _lock(session, WorkflowTemplate, account_id, template_id)
+    # locked: two changes of one plan (its phases, its relations) are each checked
+    # against the other's outcome
+    template = lookups.lock(session, WorkflowTemplate, account_id, template_id)
     changes = provided(data)
     phases = changes.pop("phases", None)
     relations = changes.pop("task_template_relations", None)
