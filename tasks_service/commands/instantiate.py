@@ -19,16 +19,44 @@ from sqlmodel import Session, col, select
 
 from tasks_service.commands.phases import create_phases
 from tasks_service.commands.task_commands import do_create_task
-from tasks_service.commands.templates import fields_of, plan_of
+from tasks_service.commands.templates import (
+    fields_of,
+    plan_of,
+    usable_workflow_template,
+    workflow_fields,
+)
 from tasks_service.commands.workflow_plan import release
+from tasks_service.commands.workflows import do_create_workflow
 from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import TaskValidationError, field_error
 from tasks_service.core.graph import topological_order
 from tasks_service.core.statuses import WorkflowStatus
+from tasks_service.core.validation import provided
 from tasks_service.notify.outbox import Outbox
 from tasks_service.store.models import Task, TaskTemplate, Workflow, WorkflowTemplate
 from tasks_service.store.schemas.tasks import TaskCreate
 from tasks_service.store.schemas.templates import plan_links
+from tasks_service.store.schemas.workflows import WorkflowCreate
+
+
+def do_create_workflow_from_template(
+    session: Session,
+    outbox: Outbox,
+    account_id: int,
+    person_id: int | None,
+    data: WorkflowCreate,
+    operation_id: int | None = None,
+) -> Workflow:
+    """``POST /workflows`` with ``template_id``: the workflow (the template's subject and
+    category unless the body gives them) and its whole plan, in the caller's one
+    transaction. Raises: TaskValidationError (``template_id``, or the workflow's fields)."""
+    template = usable_workflow_template(session, account_id, data.template_id or 0)
+    given = provided(data)
+    filled = {k: v for k, v in workflow_fields(template).items() if given.get(k) is None}
+    held = data.model_copy(update={**filled, "status": WorkflowStatus.being_created})
+    workflow = do_create_workflow(session, account_id, person_id, held)
+    instantiate_workflow(session, outbox, account_id, person_id, workflow, template, operation_id)
+    return workflow
 
 
 def _in_relation(error: TaskValidationError, template_id: int) -> TaskValidationError:

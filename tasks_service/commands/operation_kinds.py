@@ -9,13 +9,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import task_commands, workflows
+from tasks_service.commands import instantiate, task_commands, workflows
 from tasks_service.notify.outbox import Outbox
 from tasks_service.querying.serializers.tasks import serialize_notes, serialize_task
 from tasks_service.querying.serializers.workflows import serialize_workflow
 from tasks_service.store.models import Operation
-from tasks_service.store.schemas.tasks import LabelsAdd, NoteCreate, TaskCreate, TaskUpdate
-from tasks_service.store.schemas.workflows import WorkflowCreate, WorkflowUpdate
+from tasks_service.store.schemas.tasks import (
+    LabelsAdd,
+    NoteCreate,
+    TaskUpdate,
+    task_create_model,
+)
+from tasks_service.store.schemas.workflows import WorkflowUpdate, workflow_create_model
 
 Apply = Callable[[Session, Outbox, Operation], dict[str, Any]]
 
@@ -31,7 +36,7 @@ class OperationSpec:
 
 
 def _task_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
-    data = TaskCreate.model_validate(op.payload["data"])
+    data = task_create_model(op.payload["data"]).model_validate(op.payload["data"])
     task = task_commands.do_create_task(
         session,
         outbox,
@@ -117,8 +122,13 @@ def _task_unlink(session: Session, outbox: Outbox, op: Operation) -> dict[str, A
 
 
 def _workflow_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
-    data = WorkflowCreate.model_validate(op.payload["data"])
-    workflow = workflows.do_create_workflow(session, op.account_id, op.person_id, data)
+    data = workflow_create_model(op.payload["data"]).model_validate(op.payload["data"])
+    if data.template_id is None:
+        workflow = workflows.do_create_workflow(session, op.account_id, op.person_id, data)
+    else:
+        workflow = instantiate.do_create_workflow_from_template(
+            session, outbox, op.account_id, op.person_id, data, op.id
+        )
     return serialize_workflow(session, workflow)
 
 

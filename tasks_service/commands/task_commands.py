@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import workflow_plan
+from tasks_service.commands import templates, workflow_plan
 from tasks_service.commands.task_change import (
     add_note,
     apply_task_change,
@@ -45,6 +45,8 @@ def do_create_task(
     Raises: NotFound for a missing workflow in the path; TaskValidationError for bad
     references or a status that does not fit; InvalidTaskStatusError.
     """
+    if data.template_id is not None:
+        data = _from_template(session, account_id, data)
     workflow_id = workflow_id or data.workflow_id
     if workflow_id is not None:
         try:
@@ -62,6 +64,7 @@ def do_create_task(
         subject=data.subject,
         category=data.category,
         created_by_id=person_id,
+        template_id=data.template_id,
     )
     changes = provided(data)
     changes.setdefault("subject", data.subject)
@@ -95,6 +98,18 @@ def do_create_task(
         creating=True,
         noted=noted,
     )
+
+
+def _from_template(session: Session, account_id: int, data: TaskCreate) -> TaskCreate:
+    """The body with the task template's fields filling what it does not give
+    (``commands.templates.with_template``). Raises: TaskValidationError (the template,
+    or a subject or category that neither gives)."""
+    given = provided(data)
+    filled = templates.with_template(session, account_id, data.template_id or 0, given)
+    for name in ("subject", "category"):
+        if filled.get(name) is None:
+            raise field_error(name, "missing", "is required (the task template has none)")
+    return data.model_copy(update={k: v for k, v in filled.items() if k not in given})
 
 
 def do_update_task(

@@ -367,3 +367,92 @@ def test_a_phase_follows_its_tasks(api: Api, account: AccountInfo) -> None:
     )
     body = assert_error(refused, 422, "validation_failed", "phase_id")
     assert body["errors"][0]["code"] == "not_in_workflow"
+
+
+def test_a_task_from_a_task_template(api: Api, account: AccountInfo) -> None:
+    template = api.post(
+        "/v1/task_templates",
+        json={
+            "subject": "Patch the kernel",
+            "category": "implementation",
+            "planned_duration": 45,
+            "instructions": "Reboot one node at a time",
+            "member_id": account.admin_id,
+        },
+    ).get_json()
+    response = api.post("/v1/tasks", json={"template_id": template["id"]})
+    assert response.status_code == 201, response.get_json()
+    task = response.get_json()
+    assert task["subject"] == "Patch the kernel"
+    assert task["planned_duration"] == 45
+    assert task["instructions"] == "Reboot one node at a time"
+    assert task["member"]["id"] == account.admin_id
+    assert task["status"] == "assigned"
+    assert task["template"] == {"id": template["id"], "subject": "Patch the kernel"}
+    own = api.post("/v1/tasks", json={"template_id": template["id"], "subject": "Mine"})
+    assert own.get_json()["subject"] == "Mine"
+    assert own.get_json()["planned_duration"] == 45
+    missing = api.post("/v1/tasks", json={"template_id": 999999})
+    assert_error(missing, 422, "validation_failed", "template_id")
+    bare = api.post("/v1/tasks", json={"category": "implementation"})
+    assert_error(bare, 422, "validation_failed", "subject")
+
+
+def test_a_workflow_from_a_template_runs_its_plan(api: Api, account: AccountInfo) -> None:
+    me = account.admin_id
+
+    def task_template(subject: str) -> int:
+        body = {"subject": subject, "category": "implementation", "member_id": me}
+        response = api.post("/v1/task_templates", json=body)
+        assert response.status_code == 201, response.get_json()
+        return int(response.get_json()["id"])
+
+    build, test, ship, undo = (task_template(s) for s in ("Build", "Test", "Ship", "Undo"))
+    relations = [
+        {"task_template_id": build, "phase_name": "Make"},
+        {
+            "task_template_id": test,
+            "phase_name": "Make",
+            "predecessor_task_template_ids": [build],
+            "failure_task_template_id": undo,
+        },
+        {"task_template_id": ship, "phase_name": "Out", "predecessor_task_template_ids": [test]},
+        {"task_template_id": undo, "predecessor_task_template_ids": [test]},
+    ]
+    template = api.post(
+        "/v1/workflow_templates",
+        json={
+            "subject": "Release",
+            "category": "standard",
+            "phases": [{"name": "Make"}, {"name": "Out"}],
+            "task_template_relations": relations,
+        },
+    )
+    assert template.status_code == 201, template.get_json()
+    response = api.post("/v1/workflows", json={"template_id": template.get_json()["id"]})
+    assert response.status_code == 201, response.get_json()
+    workflow = response.get_json()
+    assert workflow["subject"] == "Release"
+    assert workflow["status"] == "in_progress"
+    assert workflow["template"] == {"id": template.get_json()["id"], "subject": "Release"}
+    wpath = f"/v1/workflows/{workflow['id']}"
+    tasks = {
+        t["subject"]: t
+        for t in _get(api, f"{wpath}/tasks?fields=subject,status,phase,failure_task,template")
+    }
+    assert {s: t["status"] for s, t in tasks.items()} == {
+        "Build": "assigned",
+        "Test": "registered",
+        "Ship": "registered",
+        "Undo": "registered",
+    }
+    assert tasks["Test"]["failure_task"]["id"] == tasks["Undo"]["id"]
+    assert tasks["Ship"]["phase"]["name"] == "Out"
+    assert [p["name"] for p in _get(api, f"{wpath}/phases")] == ["Make", "Out"]
+    assert _ids(api, f"/v1/tasks/{tasks['Test']['id']}/predecessors") == [tasks["Build"]["id"]]
+    _patch(api, tasks["Build"], status="completed")
+    _patch(api, tasks["Test"], status="failed")
+    assert _status(api, tasks["Undo"]) == "assigned"
+    assert _status(api, tasks["Ship"]) == "registered"
+    gone = api.post("/v1/workflows", json={"template_id": 999999})
+    assert_error(gone, 422, "validation_failed", "template_id")

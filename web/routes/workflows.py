@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from tasks_service.core.validation import validate
 from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.workflows import serialize_workflow, serialize_workflows
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Workflow
-from tasks_service.store.schemas.tasks import TASK_READONLY, TaskCreate
+from tasks_service.store.schemas.tasks import TASK_READONLY
 from tasks_service.store.schemas.workflows import (
     WORKFLOW_READONLY,
-    WorkflowCreate,
     WorkflowUpdate,
+    workflow_create_model,
 )
-from web.http import actor, json_response, list_query, page_response, parse_body, settings
-from web.routes.tasks import task_page
+from web.http import (
+    actor,
+    json_body,
+    json_response,
+    list_query,
+    page_response,
+    parse_body,
+    settings,
+)
+from web.routes.tasks import parse_task_create, task_page
 from web.submit import payload, submit
 
 bp = Blueprint("workflows", __name__)
@@ -24,7 +33,8 @@ bp = Blueprint("workflows", __name__)
 
 @bp.post("/workflows")
 def create_workflow() -> Response:
-    data = parse_body(WorkflowCreate, WORKFLOW_READONLY, wrapper="workflow")
+    body = json_body("workflow")
+    data = validate(workflow_create_model(body), body, WORKFLOW_READONLY)
     return submit("workflow.create", payload(data))
 
 
@@ -63,7 +73,7 @@ def list_workflow_tasks(workflow_id: int) -> Response:
 
 @bp.post("/workflows/<id:workflow_id>/tasks")
 def create_workflow_task(workflow_id: int) -> Response:
-    data = parse_body(TaskCreate, TASK_READONLY | {"workflow_id"}, wrapper="task")
+    data = parse_task_create(TASK_READONLY | {"workflow_id"})
     with session_scope(settings(), write=False) as session:
         lookups.get(session, Workflow, actor().account_id, workflow_id)  # 404 before accepting
     return submit("task.create", payload(data, workflow_id=workflow_id))

@@ -108,6 +108,22 @@ class TaskCreate(TaskUpdate):
     labels: Labels = []
 
 
+class TaskCreateFromTemplate(TaskCreate):
+    """A new task made from a task template (``template_id``): the template fills what
+    the body does not give, subject and category included."""
+
+    subject: Subject = None  # type: ignore[assignment]
+    category: TaskCategory = None  # type: ignore[assignment]
+    template_id: Id
+
+
+def task_create_model(body: Any) -> type[TaskCreate]:
+    """The shape a create body is held to: ``TaskCreateFromTemplate`` when it names a
+    template, else ``TaskCreate`` (subject and category required)."""
+    named = isinstance(body, dict) and body.get("template_id") is not None
+    return TaskCreateFromTemplate if named else TaskCreate
+
+
 class NoteCreate(InputModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65536)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tasks_service.core.statuses import (
     TaskImpact,
@@ -29,6 +30,22 @@ class WorkflowCreate(InputModel):
     escalation_policy_id: Id | None = None
     start_at: Moment | None = None  # no task is assigned before it
     template_id: Id | None = None  # the whole plan, instantiated in one operation
+
+
+class WorkflowCreateFromTemplate(WorkflowCreate):
+    """A new workflow made from a workflow template (``template_id``): the whole plan,
+    in one operation; its subject and category come from the template unless given."""
+
+    subject: Subject = None  # type: ignore[assignment]
+    category: WorkflowCategory = None  # type: ignore[assignment]
+    template_id: Id
+
+
+def workflow_create_model(body: Any) -> type[WorkflowCreate]:
+    """``WorkflowCreateFromTemplate`` for a body that names a template, else
+    ``WorkflowCreate``."""
+    named = isinstance(body, dict) and body.get("template_id") is not None
+    return WorkflowCreateFromTemplate if named else WorkflowCreate
 
 
 class WorkflowUpdate(InputModel):
