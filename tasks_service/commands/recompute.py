@@ -13,6 +13,13 @@ kind ``calendar.recompute`` whose payload names the scope (``calendar_id``,
    marks it done and adds its size to ``progress_done``; the batch that completes the
    count marks the operation succeeded. A batch already done changes nothing, so a
    redelivered message or a re-enqueued plan is harmless.
+4. ``run_batch`` then brings the anticipated assignments of the batch's workflows up
+   to date (``schedule.anticipation``): a calendar moves the tasks waiting in a plan
+   too, and everything downstream of them. Each workflow in a transaction of its own,
+   its row locked first, as every writer locks a workflow before its tasks (the
+   batch's transaction holds task rows: locking workflows there would invert that).
+   It runs whether or not the batch was done already, so a worker that died between
+   the two transactions leaves the redelivered message to finish the job.
 
 ``GET /v1/operations/:id`` shows ``progress: {done, total}`` meanwhile. The recovery
 sweep hands pending recomputes to ``do_plan`` again, which re-enqueues unfinished
@@ -30,10 +37,12 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from tasks_service.core.clock import iso, utcnow
+from tasks_service.core.errors import NotFound
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import OPEN, OperationStatus, TimerState
-from tasks_service.schedule import targets, timers
+from tasks_service.schedule import anticipation, targets, timers
 from tasks_service.schedule.timing import Timing
+from tasks_service.store import lookups
 from tasks_service.store.background import RECOMPUTE
 from tasks_service.store.db import is_postgres, session_scope
 from tasks_service.store.models import (
@@ -268,6 +277,61 @@ def _preload(session: Session, tasks: list[Task]) -> list[Any]:
     return [*holders, *calendars, *policies]
 
 
+def workflows_of_batch(
+    session: Session, operation_id: int, seq: int
+) -> tuple[int, dict[int, list[int]]]:
+    """The account, and the workflows that the batch's tasks are in, each with those
+    tasks' ids. Every one of them, not only those whose target moved: a calendar's new
+    rules move a waiting task's anticipated completion without touching its row."""
+    op = session.get(Operation, operation_id)
+    batch = session.exec(
+        select(OperationBatch).where(
+            OperationBatch.operation_id == operation_id, OperationBatch.seq == seq
+        )
+    ).first()
+    if op is None or batch is None:
+        return 0, {}
+    rows = session.exec(
+        select(Task.workflow_id, Task.id).where(
+            *_in_scope(op),
+            col(Task.id) >= batch.first_id,
+            col(Task.id) <= batch.last_id,
+            col(Task.workflow_id).is_not(None),
+        )
+    )
+    out: dict[int, list[int]] = {}
+    for workflow_id, task_id in rows:
+        if workflow_id is not None and task_id is not None:
+            out.setdefault(workflow_id, []).append(task_id)
+    return op.account_id, out
+
+
+def do_anticipate(
+    session: Session, account_id: int, workflow_id: int, task_ids: list[int], now: datetime
+) -> None:
+    """The workflow's anticipated assignments after its tasks ``task_ids`` were
+    recomputed, with its row locked first (the order every writer keeps: a workflow,
+    then its tasks). Raises: NotFound (the workflow is gone)."""
+    lookups.lock(session, Workflow, account_id, workflow_id)
+    anticipation.anticipate(session, workflow_id, now, changed=set(task_ids))
+
+
+def run_batch(settings: Settings | None, operation_id: int, seq: int) -> int:
+    """One batch (``do_run_batch``) in a transaction, then the anticipated assignments
+    of its workflows, each in a transaction of its own. Returns what ``do_run_batch``
+    does. (The workers' ``tasks.run_batch`` and ``run_inline`` both come here.)"""
+    with session_scope(settings) as session:
+        changed = do_run_batch(session, operation_id, seq)
+        account_id, affected = workflows_of_batch(session, operation_id, seq)
+    for workflow_id, task_ids in sorted(affected.items()):
+        with session_scope(settings) as session:
+            try:
+                do_anticipate(session, account_id, workflow_id, task_ids, utcnow())
+            except NotFound:  # deleted since: nothing to anticipate
+                continue
+    return changed
+
+
 def run_inline(
     settings: Settings, operation_id: int, on_batch: Callable[[int, int], None] | None = None
 ) -> None:
@@ -276,9 +340,9 @@ def run_inline(
     with session_scope(settings) as session:
         pending = do_plan(session, operation_id)
     for seq in pending:
-        with session_scope(settings) as session:
-            do_run_batch(session, operation_id, seq)
-            if on_batch is not None:
+        run_batch(settings, operation_id, seq)
+        if on_batch is not None:
+            with session_scope(settings, write=False) as session:
                 op = session.get(Operation, operation_id)
                 assert op is not None
                 on_batch(op.progress_done or 0, op.progress_total or 0)
