@@ -135,9 +135,9 @@ def plan_fanout(operation_id: int) -> int:
 
 @app.task(name=RUN_BATCH, **_BACKGROUND)
 def run_batch(operation_id: int, seq: int) -> int:
-    """Recompute one batch of a fan-out (a batch already done is a no-op)."""
-    with session_scope() as session:
-        return recompute.do_run_batch(session, operation_id, seq)
+    """Recompute one batch of a fan-out (a batch already done is a no-op), then the
+    plans of the workflows it touched (``recompute.run_batch``)."""
+    return recompute.run_batch(get_settings(), operation_id, seq)
 
 
 @app.task(name=PRUNE_KEYS)

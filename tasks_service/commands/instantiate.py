@@ -93,6 +93,7 @@ def instantiate_workflow(
     if template.disabled:
         raise field_error("template_id", "disabled", f"workflow template {template.id} is disabled")
     plan = plan_of(template)
+    outbox.preload_account(session, account_id)
     phase_ids: dict[str, int | None] = {}
     if plan.phases:
         names = [phase.name for phase in plan.ordered_phases()]
@@ -118,11 +119,9 @@ def instantiate_workflow(
         values: dict[str, Any] = fields_of(task_template)
         if relation.phase_name is not None:
             values["phase_id"] = phase_ids[relation.phase_name]
-        if relation.predecessor_task_template_ids:
-            # its predecessors are made already: linked as it is created, its "created"
-            # event tells them
-            before = dict.fromkeys(relation.predecessor_task_template_ids)
-            values["predecessor_ids"] = [tasks[p].id for p in before]
+        # its predecessors are made already: linked as it is created (the plan was
+        # checked whole when saved), its "created" event tells them
+        before = [tasks[p].id or 0 for p in dict.fromkeys(relation.predecessor_task_template_ids)]
         try:
             task = do_create_task(
                 session,
@@ -132,6 +131,7 @@ def instantiate_workflow(
                 TaskCreate.model_validate(values),
                 workflow_id=workflow.id,
                 operation_id=operation_id,
+                planned_predecessors=before,
             )
         except TaskValidationError as exc:
             raise _in_relation(exc, template_id) from None

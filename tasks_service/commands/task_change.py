@@ -14,6 +14,7 @@ Python API ends here.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -30,6 +31,7 @@ from tasks_service.core.statuses import (
     FINISHED,
     TaskCategory,
     TaskStatus,
+    WorkflowStatus,
     ensure_change_accepted,
     ensure_status_fits_category,
     ensure_transition,
@@ -38,7 +40,7 @@ from tasks_service.identity.directory import is_team_member
 from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
 from tasks_service.notify.publish import publish
-from tasks_service.schedule import targets, timers
+from tasks_service.schedule import anticipation, targets, timers
 from tasks_service.store import lookups
 from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team, Workflow
 from tasks_service.store.schemas.tasks import TaskUpdate
@@ -82,7 +84,7 @@ class _Before:
     def of(cls, session: Session, task: Task, *, creating: bool) -> _Before:
         return cls(
             fields={name: getattr(task, name) for name in Task.model_fields},
-            labels=labels_of(session, task) if task.id else [],
+            labels=labels_of(session, task) if task.id and not creating else [],
             # a new task starts registered, whatever it is created as
             status=TaskStatus.registered if creating else TaskStatus(task.status),
         )
@@ -147,7 +149,7 @@ def apply_task_change(
         record_event(
             session, task, person_id, "created" if creating else action, diff, operation_id
         )
-        publish(session, outbox, task, _messages(creating, diff, now))
+        publish(session, outbox, task, _messages(creating, diff, task, before.status, now))
     if task.workflow_id is not None and cascade:
         follow_plan(session, outbox, task, before.status, person_id, operation_id, now)
         left = before.fields["phase_id"]
@@ -168,6 +170,9 @@ def follow_plan(
     """Apply what the task's change sets off in its workflow (``plan_rules``), breadth
     first and each step through the transition table, then let the workflow and the
     phases of every task it moved follow."""
+    workflow = session.get(Workflow, task.workflow_id)
+    if workflow is not None and workflow.status == WorkflowStatus.being_created:
+        return  # nothing runs yet: its instantiation settles the plan once it is whole
     queue: deque[tuple[Task, TaskStatus]] = deque([(task, before)])
     moved = {task.id: task}
     while queue:
@@ -189,12 +194,24 @@ def follow_plan(
     settle_plan(session, task.workflow_id or 0, list(moved.values()), now)
 
 
-def settle_plan(session: Session, workflow_id: int, moved: list[Task], now: datetime) -> None:
-    """After tasks of the workflow changed: their phases and the workflow follow."""
+def settle_plan(
+    session: Session,
+    workflow_id: int,
+    moved: list[Task],
+    now: datetime,
+    *,
+    linked: Iterable[int] = (),
+    everything: bool = False,
+) -> None:
+    """After tasks of the workflow changed (``moved``; ``linked``: tasks whose links
+    changed; ``everything``: the workflow's own start): their phases and the workflow
+    follow, and the anticipated assignments downstream of them are computed again."""
     session.flush()
     for phase_id in sorted({t.phase_id for t in moved if t.phase_id is not None}):
         phases.follow(session, phase_id, now)
     plan_rules.refresh_workflow(session, workflow_id, now)
+    changed = None if everything else {t.id or 0 for t in moved} | set(linked)
+    anticipation.anticipate(session, workflow_id, now, changed)
 
 
 def _assignee(session: Session, task: Task, changes: dict[str, Any]) -> tuple[int | None, ...]:
@@ -302,11 +319,19 @@ def _diff(
     return diff
 
 
-def _messages(creating: bool, diff: dict[str, list[Any]], now: datetime) -> list[Message]:
-    """The events a change makes (README, "Notifications")."""
-    assigned = "team_id" in diff or "member_id" in diff
+def _messages(
+    creating: bool, diff: dict[str, list[Any]], task: Task, before: TaskStatus, now: datetime
+) -> list[Message]:
+    """The events a change makes (README, "Notifications"). ``task.assigned`` (on every
+    channel: webhooks, feed, email) when the task is with its assignee now and was not
+    before: created or given an assignee while not registered, or leaving registered
+    (its start, its last predecessor finished); a task that waits is not assigned yet."""
+    status = TaskStatus(task.status)
+    with_someone = (task.team_id is not None or task.member_id is not None) and status in ACTIVE
+    new_assignee = "team_id" in diff or "member_id" in diff
+    started = "status" in diff and before in (TaskStatus.registered, TaskStatus.declined)
+    assigned = with_someone and (creating or new_assignee or started)
     if creating:
-        # created with an assignee: assigned too, on every channel (webhooks, feed, email)
         created = ["task.created", "task.assigned"] if assigned else ["task.created"]
         return [Message(event, now) for event in created]
     events = ["task.updated"]

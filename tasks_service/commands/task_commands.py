@@ -39,8 +39,11 @@ def do_create_task(
     data: TaskCreate,
     workflow_id: int | None = None,
     operation_id: int | None = None,
+    planned_predecessors: list[int] | None = None,
 ) -> Task:
-    """Create a task (in a workflow, or standalone).
+    """Create a task (in a workflow, or standalone). ``planned_predecessors``: its
+    predecessors in a plan already known to be valid (a workflow template's, checked
+    when it was saved, into a workflow being created): stored as they are.
 
     Raises: NotFound for a missing workflow in the path; TaskValidationError for bad
     references or a status that does not fit; InvalidTaskStatusError.
@@ -74,7 +77,12 @@ def do_create_task(
     predecessors = changes.pop("predecessor_ids", None)
     successors = changes.pop("successor_ids", None)
     noted: dict[str, list[Any]] = {}
-    if predecessors or successors:
+    if planned_predecessors:
+        session.add(task)
+        session.flush()
+        workflow_plan.add_planned_links(session, task, planned_predecessors)
+        noted = {"predecessor_ids": [[], sorted(set(planned_predecessors))]}
+    elif predecessors or successors:
         # linked first, so that what it waits for holds it from the start; the links
         # are told in its "created" event (its own link events would come before it)
         session.add(task)

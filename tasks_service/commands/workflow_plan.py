@@ -89,7 +89,24 @@ def add_link(
     )
     session.flush()
     _record_link(session, predecessor, successor, person_id, operation_id, "linked", quiet)
+    if quiet is None:  # a task being created settles its plan once it is whole
+        settle_plan(session, successor.workflow_id or 0, [], utcnow(), linked=[successor.id or 0])
     return True
+
+
+def add_planned_links(session: Session, successor: Task, predecessor_ids: list[int]) -> None:
+    """Store links of a plan already known to be valid (a workflow template's, checked
+    when saved, into a workflow being created), without checking them again: one row
+    each, told in the successor's "created" event."""
+    session.add_all(
+        TaskDependency(
+            predecessor_id=predecessor_id,
+            successor_id=successor.id or 0,
+            account_id=successor.account_id,
+            workflow_id=successor.workflow_id or 0,
+        )
+        for predecessor_id in dict.fromkeys(predecessor_ids)
+    )
 
 
 def remove_link(
@@ -111,7 +128,8 @@ def remove_link(
     if not removed.rowcount:
         raise NotFound(f"task {predecessor.id} is not a predecessor of task {successor.id}")
     _record_link(session, predecessor, successor, person_id, operation_id, "unlinked")
-    start_if_ready(session, outbox, successor, person_id, operation_id)
+    if not start_if_ready(session, outbox, successor, person_id, operation_id):
+        settle_plan(session, successor.workflow_id or 0, [], utcnow(), linked=[successor.id or 0])
 
 
 def _record_link(
@@ -215,10 +233,13 @@ def release(
     person_id: int | None,
     operation_id: int | None = None,
     now: datetime | None = None,
+    *,
+    everything: bool = False,
 ) -> list[Task]:
     """Assign every task of the (locked) workflow that has an assignee and that nothing
     holds any more: after it leaves being_created, or reaches its ``start_at``.
-    Returns the tasks assigned."""
+    ``everything``: the workflow's own start moved, which every anticipated assignment
+    follows. Returns the tasks assigned."""
     now = now or utcnow()
     if workflow.status == WorkflowStatus.being_created:
         return []
@@ -227,8 +248,16 @@ def release(
         if plan_rules.hold(session, task, now) is None:
             changes = {"status": TaskStatus.assigned}
             apply_task_change(
-                session, outbox, task, person_id, changes, "start", operation_id, cascade=False
+                session,
+                outbox,
+                task,
+                person_id,
+                changes,
+                "start",
+                operation_id,
+                start=True,  # nothing holds it: just checked
+                cascade=False,
             )
             started.append(task)
-    settle_plan(session, workflow.id or 0, started, now)
+    settle_plan(session, workflow.id or 0, started, now, everything=everything)
     return started

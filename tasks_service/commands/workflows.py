@@ -213,7 +213,7 @@ def _start_moved(
     now = utcnow()
     for task in plan_rules.waiting_to_start(session, workflow.id or 0):
         timers.sync(session, task, now)
-    workflow_plan.release(session, outbox, workflow, person_id, operation_id, now)
+    workflow_plan.release(session, outbox, workflow, person_id, operation_id, now, everything=True)
 
 
 def _derived_status(session: Session, workflow: Workflow) -> WorkflowStatus:

@@ -55,6 +55,15 @@ class Outbox:
         self.labels.update({task_id: [] for task_id in task_ids})
         self.labels.update(labels_of(session, task_ids))
 
+    def preload_account(self, session: Session, account_id: int) -> None:
+        """Load once the account's enabled webhooks and row, for publishing about many
+        tasks made in this transaction (a workflow's plan): what is published about
+        them cannot be stored already, so nothing is looked up again either."""
+        self.hooks = {**(self.hooks or {}), account_id: enabled_hooks(session, {account_id})}
+        account = session.get(Account, account_id)
+        if account is not None:
+            self.accounts = {**(self.accounts or {}), account_id: account}
+
     def hooks_of(self, session: Session, account_id: int) -> list[Webhook]:
         if self.hooks is not None and account_id in self.hooks:
             return list(self.hooks[account_id])

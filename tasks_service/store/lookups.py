@@ -72,7 +72,7 @@ def find(session: Session, model: type[R], account_id: int, row_id: int) -> R | 
     in the session cost no query)."""
     if not 1 <= row_id <= MAX_ID:  # beyond any id (and the column's range)
         return None
-    row = session.get(model, row_id)
+    row = keep(session, session.get(model, row_id))
     return row if row is not None and cast(Any, row).account_id == account_id else None
 
 
@@ -95,7 +95,7 @@ def lock(session: Session, model: type[R], account_id: int, row_id: int) -> R:
     query = select(model).where(table.id == row_id, table.account_id == account_id)
     if is_postgres(session):
         query = query.with_for_update()
-    row = session.exec(query.execution_options(populate_existing=True)).first()
+    row = keep(session, session.exec(query.execution_options(populate_existing=True)).first())
     if row is None:
         raise not_found(model, row_id)
     return row
@@ -126,12 +126,22 @@ def named_for(session: Session, task: HasContainers, field: str) -> int | None:
     session (the team just checked, the workflow locked) cost no query."""
     for model, row_id in ((Team, task.team_id), (Workflow, task.workflow_id)):
         if row_id is not None:
-            row = session.get(model, row_id)
+            row = keep(session, session.get(model, row_id))
             if row is not None and getattr(row, field) is not None:
                 named: int = getattr(row, field)
                 return named
-    account = session.get(Account, task.account_id)
+    account = keep(session, session.get(Account, task.account_id))
     return None if account is None else getattr(account, field)
+
+
+def keep(session: Session, row: R | None) -> R | None:
+    """``row``, held by the session until it closes. The session's identity map holds
+    rows weakly: a team or account looked up for each of many tasks in one transaction
+    would be read again each time once nothing else held it. Held, it is read once, and
+    changes made to it in the transaction are still seen (it is the same object)."""
+    if row is not None:
+        session.info.setdefault("kept", {})[(type(row), id(row))] = row
+    return row
 
 
 def get_account(session: Session, account_id: int) -> Account:

@@ -5,6 +5,7 @@ finishes, failure paths, and the workflow's status, impact and completion."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.helpers import AccountInfo, Api, assert_error
@@ -58,7 +59,7 @@ def test_links_on_create_agree_in_both_directions(api: Api, account: AccountInfo
     assert _ids(api, f"/v1/tasks/{first['id']}/successors") == [middle["id"]]
     assert _ids(api, f"/v1/tasks/{second['id']}/predecessors") == [middle["id"]]
     events = _get(api, f"/v1/tasks/{middle['id']}/events")
-    created = [e for e in events if e["action"] == "created"][0]
+    created = next(e for e in events if e["action"] == "created")
     assert created["changes"]["predecessor_ids"] == [[], [first["id"]]]
     assert created["changes"]["successor_ids"] == [[], [second["id"]]]
     linked = [e for e in _get(api, f"/v1/tasks/{second['id']}/events") if e["action"] == "linked"]
@@ -317,14 +318,16 @@ def test_two_predecessors_finished_at_once_assign_the_successor_once(
         answers: list[int] = []
         barrier = threading.Barrier(2)
 
-        def complete(task: dict[str, Any]) -> None:
-            client = api.client.application.test_client()
-            barrier.wait()
-            response = Api(client, None, None)
-            response.headers = dict(api.headers)
-            answers.append(
-                response.patch(f"/v1/tasks/{task['id']}", json={"status": "completed"}).status_code
-            )
+        def complete(
+            task: dict[str, Any],
+            barrier: threading.Barrier = barrier,
+            answers: list[int] = answers,
+        ) -> None:
+            caller = Api(api.client.application.test_client(), None, None)
+            caller.headers = dict(api.headers)
+            barrier.wait()  # both requests at once: two operations, two worker processes
+            path = f"/v1/tasks/{task['id']}"
+            answers.append(caller.patch(path, json={"status": "completed"}).status_code)
 
         threads = [threading.Thread(target=complete, args=(t,)) for t in (left, right)]
         for thread in threads:
@@ -456,3 +459,32 @@ def test_a_workflow_from_a_template_runs_its_plan(api: Api, account: AccountInfo
     assert _status(api, tasks["Ship"]) == "registered"
     gone = api.post("/v1/workflows", json={"template_id": 999999})
     assert_error(gone, 422, "validation_failed", "template_id")
+
+
+def test_anticipated_assignment_follows_the_plan(api: Api, account: AccountInfo) -> None:
+    me = account.admin_id
+    workflow = _workflow(api)
+    wpath = f"/v1/workflows/{workflow['id']}"
+    common = {"member_id": me, "work_hours_are_24x7": True}
+    first = _task(api, workflow, "Order", planned_duration=60, **common)
+    then = _task(
+        api, workflow, "Install", planned_duration=30, predecessor_ids=[first["id"]], **common
+    )
+    first = _get(api, f"/v1/tasks/{first['id']}")
+    then = _get(api, f"/v1/tasks/{then['id']}")
+    assert first["anticipated_assignment_at"] == first["assigned_at"]
+    assert then["anticipated_assignment_at"] == first["completion_target_at"]
+    target = datetime.fromisoformat(then["anticipated_assignment_at"]) + timedelta(minutes=30)
+    assert datetime.fromisoformat(_get(api, wpath)["completion_target_at"]) == target
+    # a longer first task moves what waits for it
+    _patch(api, first, planned_duration=120)
+    moved = _get(api, f"/v1/tasks/{then['id']}")
+    assert (
+        moved["anticipated_assignment_at"]
+        == _get(api, f"/v1/tasks/{first['id']}")["completion_target_at"]
+    )
+    assert moved["anticipated_assignment_at"] != then["anticipated_assignment_at"]
+    # done: the successor is assigned, and anticipated as it was
+    _patch(api, first, status="completed")
+    done = _get(api, f"/v1/tasks/{then['id']}")
+    assert done["anticipated_assignment_at"] == done["assigned_at"]
