@@ -167,10 +167,14 @@ def _fire_alert(session: Session, firing: Firing, task: Task, timer: Timer) -> s
     return "alert"
 
 
-def _assign(session: Session, firing: Firing, task: Task, timer: Timer, action: str) -> None:
+def _assign(
+    session: Session, firing: Firing, task: Task, timer: Timer, action: str, announce: bool = False
+) -> None:
     changes = {"status": TaskStatus.assigned}
     noted = _late(timer)
-    apply_task_change(session, firing.outbox, task, None, changes, action, noted=noted)
+    apply_task_change(
+        session, firing.outbox, task, None, changes, action, noted=noted, announce=announce
+    )
 
 
 def _fire_start(session: Session, firing: Firing, task: Task, timer: Timer) -> str | None:
@@ -180,7 +184,10 @@ def _fire_start(session: Session, firing: Firing, task: Task, timer: Timer) -> s
         return None
     if plan_rules.hold(session, task, firing.now) is not None:
         return None
-    _assign(session, firing, task, timer, "start")
+    # made before its workflow started, its plan held it: its assignee is told now
+    _assign(
+        session, firing, task, timer, "start", announce=plan_rules.held_at_creation(session, task)
+    )
     return "start"
 
 

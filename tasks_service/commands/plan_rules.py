@@ -114,6 +114,13 @@ def hold(session: Session, task: Task, now: datetime) -> Hold | None:
     return None
 
 
+def held_at_creation(session: Session, task: Task) -> bool:
+    """Whether the task was made before its workflow's start (which held it then)."""
+    workflow = session.get(Workflow, task.workflow_id) if task.workflow_id else None
+    start = workflow.start_at if workflow is not None else None
+    return start is not None and start > task.created_at
+
+
 def links(session: Session, workflow_id: int) -> list[tuple[int, int]]:
     """Every ``(predecessor, successor)`` link of the workflow, in one query."""
     query = select(TaskDependency.predecessor_id, TaskDependency.successor_id).where(

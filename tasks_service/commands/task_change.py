@@ -103,12 +103,14 @@ def apply_task_change(
     noted: dict[str, list[Any]] | None = None,
     start: bool = False,
     cascade: bool = True,
+    announce: bool = False,
 ) -> Task:
     """Apply validated field changes to a (locked, or new) task, as ``action``.
     ``noted``: more to say in its event (a timer that fired late). ``start``: the plan
-    assigns it whatever holds it (a failure path). ``cascade``: apply what the change
-    sets off in its workflow's plan (off for the steps of a cascade, which their
-    cascade applies itself).
+    assigns it whatever holds it (a failure path, a start). ``cascade``: apply what the
+    change sets off in its workflow's plan (off for the steps of a cascade, which their
+    cascade applies itself). ``announce``: the plan assigns it now, having held it (its
+    assignee was not told while it waited): ``task.assigned`` goes out with the start.
 
     Raises: TaskValidationError (a bad assignee, a status that does not fit);
     InvalidTaskStatusError (``FinishedTaskError``: a finished task takes only a status
@@ -149,7 +151,8 @@ def apply_task_change(
         record_event(
             session, task, person_id, "created" if creating else action, diff, operation_id
         )
-        publish(session, outbox, task, _messages(creating, diff, task, before.status, now))
+        told = _Told(creating, waits is not None, start or announce)
+        publish(session, outbox, task, _messages(told, diff, task, now))
     if task.workflow_id is not None and cascade:
         follow_plan(session, outbox, task, before.status, person_id, operation_id, now)
         left = before.fields["phase_id"]
@@ -188,6 +191,7 @@ def follow_plan(
                 operation_id,
                 start=step.start,
                 cascade=False,
+                announce=step.changes.get("status") == TaskStatus.assigned,
             )
             moved[step.task.id] = step.task
             queue.append((step.task, step.before))
@@ -319,19 +323,27 @@ def _diff(
     return diff
 
 
-def _messages(
-    creating: bool, diff: dict[str, list[Any]], task: Task, before: TaskStatus, now: datetime
-) -> list[Message]:
+@dataclass(frozen=True)
+class _Told:
+    """What decides whether a change tells the assignee: a new task, one its plan holds
+    (its assignee is told when it starts), one the plan starts now."""
+
+    creating: bool
+    waits: bool
+    plan_starts: bool
+
+
+def _messages(told: _Told, diff: dict[str, list[Any]], task: Task, now: datetime) -> list[Message]:
     """The events a change makes (README, "Notifications"). ``task.assigned`` (on every
-    channel: webhooks, feed, email) when the task is with its assignee now and was not
-    before: created or given an assignee while not registered, or leaving registered
-    (its start, its last predecessor finished); a task that waits is not assigned yet."""
-    status = TaskStatus(task.status)
-    with_someone = (task.team_id is not None or task.member_id is not None) and status in ACTIVE
-    new_assignee = "team_id" in diff or "member_id" in diff
-    started = "status" in diff and before in (TaskStatus.registered, TaskStatus.declined)
-    assigned = with_someone and (creating or new_assignee or started)
-    if creating:
+    channel: webhooks, feed, email) when the task gets an assignee (created with one,
+    or given one), unless its plan holds it; and when its plan starts it, its
+    predecessors done or its workflow started (its assignee was not told while it
+    waited)."""
+    has_assignee = task.team_id is not None or task.member_id is not None
+    new_assignee = told.creating or "team_id" in diff or "member_id" in diff
+    started = told.plan_starts and TaskStatus(task.status) in ACTIVE
+    assigned = has_assignee and ((new_assignee and not told.waits) or started)
+    if told.creating:
         created = ["task.created", "task.assigned"] if assigned else ["task.created"]
         return [Message(event, now) for event in created]
     events = ["task.updated"]

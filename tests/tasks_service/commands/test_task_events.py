@@ -120,3 +120,25 @@ def test_created_in_a_workflow(world: World) -> None:
         "feed": ["task.assigned"],
         "email": ["task.assigned"],
     }
+
+
+def test_a_task_that_waits_is_told_assigned_when_its_plan_starts_it(world: World) -> None:
+    """Held by an unfinished predecessor: no ``task.assigned`` at create; told on every
+    channel in the operation that finishes its last predecessor."""
+    team = world.team("Plan")
+    eve = _person(world, "Eve", team)
+    hook = world.webhook(["task.assigned"])
+    workflow_id = world.workflow(None)
+    first = world.task(MONDAY_10, workflow_id, team_id=team, member_id=eve)
+    then = world.task(
+        MONDAY_10, workflow_id, team_id=team, member_id=eve, predecessor_ids=[first.id]
+    )
+    assert then.status == "registered"
+    assert _heard(world, then.id, hook, eve) == {"webhook": [], "feed": [], "email": []}
+    world.update(first.id, MONDAY_10 + timedelta(minutes=5), status="completed")
+    assert world.get(then.id).status == "assigned"
+    assert _heard(world, then.id, hook, eve) == {
+        "webhook": ["task.assigned"],
+        "feed": ["task.assigned"],
+        "email": ["task.assigned"],
+    }
