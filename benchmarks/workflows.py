@@ -72,8 +72,15 @@ class Bench:
     admin_id: int
 
     def post(self, path: str, body: dict) -> dict:
-        """POST and wait for the outcome (following the operation past a 202)."""
         response = requests.post(f"{self.api}{path}", json=body, headers=self.auth, timeout=600)
+        return self._outcome(response)
+
+    def patch(self, path: str, body: dict) -> dict:
+        response = requests.patch(f"{self.api}{path}", json=body, headers=self.auth, timeout=600)
+        return self._outcome(response)
+
+    def _outcome(self, response: requests.Response) -> dict:
+        """The result, waited for past a 202 (the operation followed to its end)."""
         if response.status_code == 202:
             location = response.headers["Location"]
             while True:
@@ -81,13 +88,8 @@ class Bench:
                 if op["status"] != "pending":
                     assert op["status"] == "succeeded", op
                     return dict(op["result"])
-                time.sleep(0.01)
+                time.sleep(0.005)
         assert response.status_code in (200, 201), response.text[:500]
-        return dict(response.json())
-
-    def patch(self, path: str, body: dict) -> dict:
-        response = requests.patch(f"{self.api}{path}", json=body, headers=self.auth, timeout=600)
-        assert response.status_code == 200, response.text[:500]
         return dict(response.json())
 
     def template(self, shape: str, size: int) -> int:
@@ -170,10 +172,11 @@ def run_backend(backend: str, repeat: int) -> list[Row]:
             session, "bench", "Bench", "Bench", "bench@bench.example"
         )
         account_id, admin_id = account.id or 0, admin.id or 0
-    env = {**process_env(settings), "TASKS_COMMAND_WAIT": "120"}
+    env = {**process_env(settings), "TASKS_COMMAND_WAIT": "60"}
     port = free_port()
     cli = [sys.executable, "-m", "tasks_service.cli"]
-    quiet = {"env": env, "cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    logs = open(workdir / "processes.log", "w")  # noqa: SIM115  (closed with the processes)
+    quiet = {"env": env, "cwd": ROOT, "stdout": logs, "stderr": subprocess.STDOUT}
     processes = [
         subprocess.Popen([*cli, "worker", "--concurrency", "2"], **quiet),
         subprocess.Popen([*cli, "web", "--port", str(port)], **quiet),

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tasks_service.commands.phases import create_phases
+from tasks_service.commands.plan_rules import locked_workflows
 from tasks_service.commands.task_commands import do_create_task
 from tasks_service.commands.templates import (
     fields_of,
@@ -94,6 +95,7 @@ def instantiate_workflow(
         raise field_error("template_id", "disabled", f"workflow template {template.id} is disabled")
     plan = plan_of(template)
     outbox.preload_account(session, account_id)
+    locked_workflows(session).add(workflow.id)  # made in this transaction: held by it
     phase_ids: dict[str, int | None] = {}
     if plan.phases:
         names = [phase.name for phase in plan.ordered_phases()]

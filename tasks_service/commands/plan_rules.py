@@ -100,18 +100,43 @@ def hold(session: Session, task: Task, now: datetime) -> Hold | None:
     if task.workflow_id is None:
         return None
     workflow = session.get(Workflow, task.workflow_id)
-    if workflow is not None:
-        if workflow.status == WorkflowStatus.being_created:
-            return Hold("workflow_being_created", "its workflow is still being created")
-        if workflow.start_at is not None and workflow.start_at > now:
-            return Hold("workflow_not_started", f"its workflow starts at {iso(workflow.start_at)}")
-    if task.id is None:
-        return None
+    held = None if workflow is None else workflow_hold(workflow, now)
+    if held is not None or task.id is None:
+        return held
     waiting = unfinished_predecessors(session, task.id)
     if waiting:
         listed = ", ".join(f"#{i}" for i in waiting)
         return Hold("predecessors_unfinished", f"it waits for its predecessors {listed}")
     return None
+
+
+def workflow_hold(workflow: Workflow, now: datetime) -> Hold | None:
+    """What keeps every task of the workflow from being assigned now, or None."""
+    if workflow.status == WorkflowStatus.being_created:
+        return Hold("workflow_being_created", "its workflow is still being created")
+    if workflow.start_at is not None and workflow.start_at > now:
+        return Hold("workflow_not_started", f"its workflow starts at {iso(workflow.start_at)}")
+    return None
+
+
+def locked_workflows(session: Session) -> set[int]:
+    """Workflows this transaction made or locked for a whole plan (an instantiation):
+    the tasks it creates need not lock them again, one query each."""
+    locked: set[int] = session.info.setdefault("plan_workflows", set())
+    return locked
+
+
+def waiting_ids(session: Session, workflow_id: int) -> set[int]:
+    """The workflow's tasks that wait for an unfinished predecessor: one query."""
+    query = (
+        select(TaskDependency.successor_id)
+        .join(Task, col(Task.id) == col(TaskDependency.predecessor_id))
+        .where(
+            TaskDependency.workflow_id == workflow_id,
+            col(Task.status).not_in([s.value for s in SATISFIED]),
+        )
+    )
+    return set(session.exec(query).all())
 
 
 def held_at_creation(session: Session, task: Task) -> bool:

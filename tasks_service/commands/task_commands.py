@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import templates, workflow_plan
+from tasks_service.commands import plan_rules, templates, workflow_plan
 from tasks_service.commands.task_change import (
     add_note,
     apply_task_change,
@@ -51,7 +51,7 @@ def do_create_task(
     if data.template_id is not None:
         data = _from_template(session, account_id, data)
     workflow_id = workflow_id or data.workflow_id
-    if workflow_id is not None:
+    if workflow_id is not None and workflow_id not in plan_rules.locked_workflows(session):
         try:
             lock_workflow(session, account_id, workflow_id)
         except NotFound:

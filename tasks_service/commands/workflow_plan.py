@@ -21,7 +21,7 @@ from tasks_service.commands.task_change import apply_task_change, record_event, 
 from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import NotFound, field_error
 from tasks_service.core.graph import cycle_closed_by, successors_of
-from tasks_service.core.statuses import SATISFIED, TaskStatus, WorkflowStatus
+from tasks_service.core.statuses import SATISFIED, TaskStatus
 from tasks_service.notify.outbox import Outbox
 from tasks_service.store import lookups
 from tasks_service.store.models import Task, TaskDependency, Workflow
@@ -241,11 +241,12 @@ def release(
     ``everything``: the workflow's own start moved, which every anticipated assignment
     follows. Returns the tasks assigned."""
     now = now or utcnow()
-    if workflow.status == WorkflowStatus.being_created:
-        return []
-    started = []
-    for task in plan_rules.waiting_to_start(session, workflow.id or 0):
-        if plan_rules.hold(session, task, now) is None:
+    started: list[Task] = []
+    # not started yet, none of them is ready: its start timers will do this
+    held = plan_rules.workflow_hold(workflow, now) is not None
+    waiting = set() if held else plan_rules.waiting_ids(session, workflow.id or 0)
+    for task in [] if held else plan_rules.waiting_to_start(session, workflow.id or 0):
+        if task.id not in waiting:
             changes = {"status": TaskStatus.assigned}
             apply_task_change(
                 session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from tasks_service.store.models import (
@@ -20,11 +21,25 @@ from tasks_service.store.models import (
 
 
 def names(session: Session, column: Any, label: Any, ids: set[int | None]) -> dict[int, str]:
-    """``{id: name}`` for these ids in one query; none (and no query) if no ids."""
+    """``{id: name}`` for these ids (``values``)."""
+    return values(session, column, label, ids)
+
+
+def values(session: Session, column: Any, label: Any, ids: set[int | None]) -> dict[int, Any]:
+    """``{id: value of label}`` for these ids: those whose rows the session holds already (loaded,
+    not expired: as this transaction sees them) from there, the rest in one query; no
+    query when none is left."""
     wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return dict(session.exec(select(column, label).where(column.in_(wanted))).all())
+    found: dict[int, Any] = {}
+    model, attribute = column.class_, label.key
+    for row_id in list(wanted):
+        row = session.identity_map.get(identity_key(model, row_id))
+        if row is not None and attribute in row.__dict__:
+            found[row_id] = row.__dict__[attribute]
+            wanted.discard(row_id)
+    if wanted:
+        found.update(session.exec(select(column, label).where(column.in_(wanted))).all())
+    return found
 
 
 def people(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -37,12 +37,9 @@ class _Refs:
 
 
 def _workflows(session: Session, ids: set[int]) -> dict[int, tuple[str, int | None]]:
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Workflow.id, Workflow.subject, Workflow.manager_id).where(col(Workflow.id).in_(ids))
-    )
-    return {wid: (subject, manager) for wid, subject, manager in rows if wid is not None}
+    subjects = refs.names(session, col(Workflow.id), col(Workflow.subject), set(ids))
+    managers = refs.values(session, col(Workflow.id), col(Workflow.manager_id), set(ids))
+    return {wid: (subject, managers.get(wid)) for wid, subject in subjects.items()}
 
 
 def labels_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:
