@@ -488,3 +488,30 @@ def test_anticipated_assignment_follows_the_plan(api: Api, account: AccountInfo)
     _patch(api, first, status="completed")
     done = _get(api, f"/v1/tasks/{then['id']}")
     assert done["anticipated_assignment_at"] == done["assigned_at"]
+
+
+def test_a_template_of_200_tasks_is_one_operation(api: Api, account: AccountInfo) -> None:
+    ids = []
+    for i in range(200):
+        body = {"subject": f"Step {i}", "category": "implementation", "member_id": account.admin_id}
+        ids.append(api.post("/v1/task_templates", json=body).get_json()["id"])
+    relations = [
+        {"task_template_id": t, "predecessor_task_template_ids": [ids[i - 1]] if i else []}
+        for i, t in enumerate(ids)
+    ]
+    plan = api.post(
+        "/v1/workflow_templates", json={"subject": "Long", "task_template_relations": relations}
+    )
+    assert plan.status_code == 201, plan.get_json()
+    made = api.post("/v1/workflows", json={"template_id": plan.get_json()["id"]})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["status"] == "in_progress"  # never seen being created
+    wpath = f"/v1/workflows/{made.get_json()['id']}/tasks"
+    tasks = _get(api, f"{wpath}?per_page=100&fields=status") + _get(
+        api, f"{wpath}?per_page=100&page=2&fields=status"
+    )
+    assert len(tasks) == 200
+    assert sorted(t["status"] for t in tasks) == ["assigned"] + ["registered"] * 199
+    operations = _get(api, "/v1/operations?per_page=100")
+    creates = [op for op in operations if op["kind"] == "workflow.create"]
+    assert len(creates) == 1  # the whole plan in the one command
