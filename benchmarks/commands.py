@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 from sqlmodel import func, select
 
-from benchmarks.common import free_port, process_env, stack, wait_http
+from benchmarks.common import free_port, process_env, stack, stop, wait_http
 from tasks_service.core.settings import Settings
 from tasks_service.identity.accounts import do_create_account
 from tasks_service.store import migrate
@@ -194,13 +194,7 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
         while _pending(settings):
             time.sleep(0.05)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         cleanup()
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -76,3 +77,14 @@ def stack(backend: str, workdir: Path) -> tuple[Settings, Callable[[], None]]:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return settings, drop
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the processes, then wait for each (killed after 20 s)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()

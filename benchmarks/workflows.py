@@ -35,7 +35,7 @@ from pathlib import Path
 import requests
 from sqlmodel import col, select
 
-from benchmarks.common import ROOT, free_port, process_env, stack, wait_http
+from benchmarks.common import ROOT, free_port, process_env, stack, stop, wait_http
 from tasks_service.commands import task_commands, templates
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
@@ -175,7 +175,7 @@ def run_backend(backend: str, repeat: int) -> list[Row]:
     env = {**process_env(settings), "TASKS_COMMAND_WAIT": "60"}
     port = free_port()
     cli = [sys.executable, "-m", "tasks_service.cli"]
-    logs = open(workdir / "processes.log", "w")  # noqa: SIM115  (closed with the processes)
+    logs = open(workdir / "processes.log", "w")  # noqa: SIM115  (closed after the processes)
     quiet = {"env": env, "cwd": ROOT, "stdout": logs, "stderr": subprocess.STDOUT}
     processes = [
         subprocess.Popen([*cli, "worker", "--concurrency", "2"], **quiet),
@@ -244,13 +244,8 @@ def run_backend(backend: str, repeat: int) -> list[Row]:
                 )
             )
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
+        logs.close()
         cleanup()
     return rows
 

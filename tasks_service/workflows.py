@@ -155,6 +155,16 @@ def workflow_tasks(workflow: Ref) -> list[Task]:
 def link_tasks(predecessor: Task | int, successor: Task | int) -> Task:
     """``successor`` waits for ``predecessor`` (both of one workflow; no cycle). Returns
     the successor as it is now. Raises: TaskNotFound; TaskValidationError."""
+    return _relink(predecessor, successor, remove=False)
+
+
+def unlink_tasks(predecessor: Task | int, successor: Task | int) -> Task:
+    """The successor no longer waits for the predecessor (assigned if nothing else
+    holds it). Raises: TaskNotFound; NotFound when they are not linked."""
+    return _relink(predecessor, successor, remove=True)
+
+
+def _relink(predecessor: Task | int, successor: Task | int, *, remove: bool) -> Task:
     ctx = current()
     with session_scope(ctx.settings) as session:
         task_commands.do_link_tasks(
@@ -165,23 +175,7 @@ def link_tasks(predecessor: Task | int, successor: Task | int) -> Task:
             _id(successor),
             _id(predecessor),
             "predecessor",
-        )
-    return get_task(_id(successor))
-
-
-def unlink_tasks(predecessor: Task | int, successor: Task | int) -> Task:
-    """The successor no longer waits for the predecessor (assigned if nothing else
-    holds it). Raises: TaskNotFound; NotFound when they are not linked."""
-    ctx = current()
-    with session_scope(ctx.settings) as session:
-        task_commands.do_unlink_tasks(
-            session,
-            Outbox(ctx.settings),
-            ctx.account_id,
-            get_service_user().id,
-            _id(successor),
-            _id(predecessor),
-            "predecessor",
+            remove=remove,
         )
     return get_task(_id(successor))
 

@@ -93,7 +93,9 @@ def _task_remove_label(session: Session, outbox: Outbox, op: Operation) -> dict[
 
 
 def _task_link(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
-    """Answers with the task linked (4me's ``POST /tasks/:id/predecessors``)."""
+    """Adding a link answers with the task linked (4me's ``POST
+    /tasks/:id/predecessors``); removing one with nothing (204)."""
+    remove = op.kind == "task.unlink"
     other = task_commands.do_link_tasks(
         session,
         outbox,
@@ -103,22 +105,9 @@ def _task_link(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any
         op.payload["other_id"],
         op.payload["direction"],
         operation_id=op.id,
+        remove=remove,
     )
-    return serialize_task(session, other, outbox.labels)
-
-
-def _task_unlink(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
-    task_commands.do_unlink_tasks(
-        session,
-        outbox,
-        op.account_id,
-        op.person_id,
-        op.target_id or 0,
-        op.payload["other_id"],
-        op.payload["direction"],
-        operation_id=op.id,
-    )
-    return {}
+    return {} if remove else serialize_task(session, other, outbox.labels)
 
 
 def _workflow_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
@@ -149,7 +138,7 @@ KINDS: dict[str, OperationSpec] = {
     "task.add_labels": OperationSpec("task", _task_add_labels),
     "task.remove_label": OperationSpec("task", _task_remove_label),
     "task.link": OperationSpec("task", _task_link),
-    "task.unlink": OperationSpec("task", _task_unlink, empty=True),
+    "task.unlink": OperationSpec("task", _task_link, empty=True),
     "workflow.create": OperationSpec(None, _workflow_create, creates=True),
     "workflow.update": OperationSpec("workflow", _workflow_update),
 }

@@ -154,36 +154,26 @@ def do_link_tasks(
     other_id: int,
     direction: str,
     operation_id: int | None = None,
+    *,
+    remove: bool = False,
 ) -> Task:
     """``POST /tasks/:id/predecessors`` (``direction`` "predecessor": ``other_id`` comes
     before the task) or ``/successors``; returns the other task. Linking tasks that are
-    linked already changes nothing.
+    linked already changes nothing. ``remove``: ``DELETE
+    /tasks/:id/predecessors/:other_id`` (or ``/successors/``): the link goes, and a task
+    nothing holds any more is assigned.
 
-    Raises: TaskNotFound (the task); TaskValidationError (the other task: missing, in
-    another workflow, a cycle, a started successor).
+    Raises: TaskNotFound (the task; the other one too when removing); TaskValidationError
+    (the other task: missing, in another workflow, a cycle, a started successor);
+    NotFound when removing a link that is not there.
     """
-    task, other = _link_pair(session, account_id, task_id, other_id, direction)
-    pair = (other, task) if direction == "predecessor" else (task, other)
-    workflow_plan.add_link(session, *pair, person_id, operation_id, field=f"{direction}_id")
-    return other
-
-
-def do_unlink_tasks(
-    session: Session,
-    outbox: Outbox,
-    account_id: int,
-    person_id: int | None,
-    task_id: int,
-    other_id: int,
-    direction: str,
-    operation_id: int | None = None,
-) -> Task:
-    """``DELETE /tasks/:id/predecessors/:other_id`` (or ``/successors/``): the link
-    goes; a task nothing holds any more is assigned. Raises: TaskNotFound; NotFound when
-    they are not linked."""
-    task, other = _link_pair(session, account_id, task_id, other_id, direction, missing=True)
-    pair = (other, task) if direction == "predecessor" else (task, other)
-    workflow_plan.remove_link(session, outbox, *pair, person_id, operation_id)
+    task, other = _link_pair(session, account_id, task_id, other_id, direction, missing=remove)
+    before, after = (other, task) if direction == "predecessor" else (task, other)
+    if remove:
+        workflow_plan.remove_link(session, outbox, before, after, person_id, operation_id)
+    else:
+        field = f"{direction}_id"
+        workflow_plan.add_link(session, before, after, person_id, operation_id, field=field)
     return other
 
 
