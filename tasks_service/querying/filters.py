@@ -354,3 +354,9 @@ def parse_filters(
             raise QueryError(name, f"filtering is not allowed on {name!r} (allowed: {allowed})")
         conditions.append(parse_condition(spec, text, negated))
     return and_(true(), *conditions)
+
+
+def moment_field(name: str, column: object) -> FieldSpec:
+    """A filterable moment; every record has ``created_at`` and ``updated_at``: saying so
+    keeps cursor conditions free of "or null"."""
+    return FieldSpec(name, Kind.moment, column, nullable=name not in ("created_at", "updated_at"))

@@ -15,7 +15,6 @@ from tasks_service.core.statuses import (
     OPEN,
     TRACKOPS_STATUSES,
     DeliveryState,
-    PhaseStatus,
     TaskCategory,
     TaskImpact,
     TaskStatus,
@@ -33,6 +32,7 @@ from tasks_service.querying.filters import (
     contains,
     day_bound,
     equals,
+    moment_field,
 )
 from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.models import (
@@ -46,13 +46,10 @@ from tasks_service.store.models import (
     TaskEscalation,
     TaskEvent,
     TaskLabel,
-    TaskTemplate,
     Team,
     TeamMembership,
     Webhook,
     Workflow,
-    WorkflowPhase,
-    WorkflowTemplate,
 )
 from tasks_service.store.schemas.calendars import CALENDAR_FIELDS
 from tasks_service.store.schemas.directory import PERSON_FIELDS, TEAM_FIELDS
@@ -61,7 +58,6 @@ from tasks_service.store.schemas.messages import (
     NotificationPublic,
     WebhookPublic,
 )
-from tasks_service.store.schemas.phases import PHASE_FIELDS
 from tasks_service.store.schemas.policies import EscalationPolicyPublic, TaskEscalationPublic
 from tasks_service.store.schemas.shape import field_names
 from tasks_service.store.schemas.tasks import (
@@ -70,11 +66,6 @@ from tasks_service.store.schemas.tasks import (
     EventPublic,
     LabelPublic,
     NotePublic,
-)
-from tasks_service.store.schemas.templates import (
-    TASK_TEMPLATE_FIELDS,
-    WORKFLOW_TEMPLATE_COLLECTION_FIELDS,
-    WORKFLOW_TEMPLATE_FIELDS,
 )
 from tasks_service.store.schemas.workflows import WORKFLOW_FIELDS
 
@@ -89,11 +80,6 @@ def _labels_condition(operator: str, names: list[str]) -> ColumnElement[bool]:
         "in": lambda: having(col(TaskLabel.name).in_(names)),
         "not_in": lambda: ~having(col(TaskLabel.name).in_(names)),
     }[operator]()
-
-
-def _moment(name: str, column: object) -> FieldSpec:
-    # Every record has these two; saying so keeps cursor conditions free of "or null".
-    return FieldSpec(name, Kind.moment, column, nullable=name not in ("created_at", "updated_at"))
 
 
 #: Filterable task fields: those 002 lists, plus the dates of 001/003, labels and
@@ -119,15 +105,15 @@ TASK_QUERY = ResourceQuery.of(
         FieldSpec("workflow", Kind.reference, col(Task.workflow_id)),
         FieldSpec("template", Kind.reference, null()),
         FieldSpec("planned_duration", Kind.integer, col(Task.planned_duration)),
-        _moment("completion_target_at", col(Task.completion_target_at)),
-        _moment("finished_at", col(Task.finished_at)),
-        _moment("created_at", col(Task.created_at)),
-        _moment("updated_at", col(Task.updated_at)),
-        _moment("due_at", col(Task.due_at)),
-        _moment("alert_at", col(Task.alert_at)),
-        _moment("alert_sent_at", col(Task.alert_sent_at)),
-        _moment("start_at", col(Task.start_at)),
-        _moment("waiting_until", col(Task.waiting_until)),
+        moment_field("completion_target_at", col(Task.completion_target_at)),
+        moment_field("finished_at", col(Task.finished_at)),
+        moment_field("created_at", col(Task.created_at)),
+        moment_field("updated_at", col(Task.updated_at)),
+        moment_field("due_at", col(Task.due_at)),
+        moment_field("alert_at", col(Task.alert_at)),
+        moment_field("alert_sent_at", col(Task.alert_sent_at)),
+        moment_field("start_at", col(Task.start_at)),
+        moment_field("waiting_until", col(Task.waiting_until)),
         FieldSpec("labels", Kind.tag, condition=_labels_condition),
     ],
     # 002 lists the same fields as sortable and as shown in collections.
@@ -202,18 +188,18 @@ WORKFLOW_QUERY = ResourceQuery.of(
         FieldSpec("calendar", Kind.reference, col(Workflow.calendar_id)),
         FieldSpec("escalation_policy", Kind.reference, col(Workflow.escalation_policy_id)),
         FieldSpec("template", Kind.reference, col(Workflow.template_id)),
-        _moment("start_at", col(Workflow.start_at)),
+        moment_field("start_at", col(Workflow.start_at)),
         FieldSpec("impact", Kind.enum, col(Workflow.impact), TaskImpact),
-        _moment("completion_target_at", col(Workflow.completion_target_at)),
+        moment_field("completion_target_at", col(Workflow.completion_target_at)),
         FieldSpec(
             "completion_reason",
             Kind.enum,
             col(Workflow.completion_reason),
             WorkflowCompletionReason,
         ),
-        _moment("created_at", col(Workflow.created_at)),
-        _moment("updated_at", col(Workflow.updated_at)),
-        _moment("completed_at", col(Workflow.completed_at)),
+        moment_field("created_at", col(Workflow.created_at)),
+        moment_field("updated_at", col(Workflow.updated_at)),
+        moment_field("completed_at", col(Workflow.completed_at)),
     ],
     sortable=WORKFLOW_FIELDS,  # every field a workflow shows can order its list
     shown=WORKFLOW_FIELDS,
@@ -232,8 +218,8 @@ PERSON_QUERY = ResourceQuery.of(
         FieldSpec("name", Kind.text, col(Person.name), nullable=False),
         FieldSpec("primary_email", Kind.text, col(Person.primary_email), nullable=False),
         FieldSpec("disabled", Kind.boolean, col(Person.disabled), nullable=False),
-        _moment("created_at", col(Person.created_at)),
-        _moment("updated_at", col(Person.updated_at)),
+        moment_field("created_at", col(Person.created_at)),
+        moment_field("updated_at", col(Person.updated_at)),
     ],
     sortable=["id", "name", "created_at", "updated_at"],
     shown=PERSON_FIELDS,
@@ -247,8 +233,8 @@ TEAM_QUERY = ResourceQuery.of(
         FieldSpec("disabled", Kind.boolean, col(Team.disabled), nullable=False),
         FieldSpec("calendar", Kind.reference, col(Team.calendar_id)),
         FieldSpec("escalation_policy", Kind.reference, col(Team.escalation_policy_id)),
-        _moment("created_at", col(Team.created_at)),
-        _moment("updated_at", col(Team.updated_at)),
+        moment_field("created_at", col(Team.created_at)),
+        moment_field("updated_at", col(Team.updated_at)),
     ],
     sortable=["id", "name", "created_at", "updated_at"],
     shown=TEAM_FIELDS,
@@ -261,8 +247,8 @@ CALENDAR_QUERY = ResourceQuery.of(
         FieldSpec("name", Kind.text, col(CalendarRow.name), nullable=False),
         FieldSpec("time_zone", Kind.text, col(CalendarRow.time_zone), nullable=False),
         FieldSpec("is_24x7", Kind.boolean, col(CalendarRow.is_24x7), nullable=False),
-        _moment("created_at", col(CalendarRow.created_at)),
-        _moment("updated_at", col(CalendarRow.updated_at)),
+        moment_field("created_at", col(CalendarRow.created_at)),
+        moment_field("updated_at", col(CalendarRow.updated_at)),
     ],
     sortable=["id", "name", "created_at", "updated_at"],
     shown=CALENDAR_FIELDS,
@@ -273,7 +259,7 @@ NOTE_QUERY = ResourceQuery.of(
     [
         FieldSpec("id", Kind.integer, col(Note.id), nullable=False),
         FieldSpec("person", Kind.reference, col(Note.person_id)),
-        _moment("created_at", col(Note.created_at)),
+        moment_field("created_at", col(Note.created_at)),
     ],
     sortable=["id", "created_at"],
     shown=field_names(NotePublic),
@@ -284,7 +270,7 @@ NOTE_QUERY = ResourceQuery.of(
 LABEL_QUERY = ResourceQuery.of(
     [
         FieldSpec("name", Kind.text, col(TaskLabel.name), nullable=False),
-        _moment("created_at", col(TaskLabel.created_at)),
+        moment_field("created_at", col(TaskLabel.created_at)),
     ],
     sortable=["name", "created_at"],
     shown=field_names(LabelPublic),
@@ -297,7 +283,7 @@ EVENT_QUERY = ResourceQuery.of(
         FieldSpec("id", Kind.integer, col(TaskEvent.id), nullable=False),
         FieldSpec("action", Kind.text, col(TaskEvent.action), nullable=False),
         FieldSpec("person", Kind.reference, col(TaskEvent.person_id)),
-        _moment("created_at", col(TaskEvent.created_at)),
+        moment_field("created_at", col(TaskEvent.created_at)),
     ],
     sortable=["id", "created_at"],
     shown=field_names(EventPublic),
@@ -314,8 +300,8 @@ ESCALATION_POLICY_QUERY = ResourceQuery.of(
             col(EscalationPolicy.offsets_in_service_time),
             nullable=False,
         ),
-        _moment("created_at", col(EscalationPolicy.created_at)),
-        _moment("updated_at", col(EscalationPolicy.updated_at)),
+        moment_field("created_at", col(EscalationPolicy.created_at)),
+        moment_field("updated_at", col(EscalationPolicy.updated_at)),
     ],
     sortable=["id", "name", "created_at", "updated_at"],
     shown=field_names(EscalationPolicyPublic),
@@ -341,9 +327,9 @@ WEBHOOK_QUERY = ResourceQuery.of(
     [
         FieldSpec("id", Kind.integer, col(Webhook.id), nullable=False),
         FieldSpec("disabled", Kind.boolean, col(Webhook.disabled), nullable=False),
-        _moment("failing_since", col(Webhook.failing_since)),
-        _moment("created_at", col(Webhook.created_at)),
-        _moment("updated_at", col(Webhook.updated_at)),
+        moment_field("failing_since", col(Webhook.failing_since)),
+        moment_field("created_at", col(Webhook.created_at)),
+        moment_field("updated_at", col(Webhook.updated_at)),
     ],
     sortable=["id", "created_at", "updated_at"],
     shown=field_names(WebhookPublic),
@@ -359,9 +345,9 @@ DELIVERY_QUERY = ResourceQuery.of(
         FieldSpec("state", Kind.enum, col(Delivery.state), DeliveryState, nullable=False),
         FieldSpec("attempts", Kind.integer, col(Delivery.attempts), nullable=False),
         FieldSpec("last_status", Kind.integer, col(Delivery.last_status)),
-        _moment("next_attempt_at", col(Delivery.next_attempt_at)),
-        _moment("delivered_at", col(Delivery.delivered_at)),
-        _moment("created_at", col(Delivery.created_at)),
+        moment_field("next_attempt_at", col(Delivery.next_attempt_at)),
+        moment_field("delivered_at", col(Delivery.delivered_at)),
+        moment_field("created_at", col(Delivery.created_at)),
     ],
     sortable=["id", "attempts", "next_attempt_at", "delivered_at", "created_at"],
     shown=field_names(DeliveryPublic),
@@ -374,8 +360,8 @@ NOTIFICATION_QUERY = ResourceQuery.of(
         FieldSpec("id", Kind.integer, col(Notification.id), nullable=False),
         FieldSpec("event", Kind.text, col(Notification.event), nullable=False),
         FieldSpec("task", Kind.reference, col(Notification.task_id)),
-        _moment("read_at", col(Notification.read_at)),
-        _moment("created_at", col(Notification.created_at)),
+        moment_field("read_at", col(Notification.read_at)),
+        moment_field("created_at", col(Notification.created_at)),
     ],
     sortable=["id", "created_at"],
     shown=field_names(NotificationPublic),
@@ -399,70 +385,3 @@ def _before(text: str) -> ColumnElement[bool]:
 #: The feed's own parameters (README): ``unread=true`` for the unread only, ``before=<id>``
 #: for those older than a notification seen.
 NOTIFICATION_PARAMETERS: Extra = {"unread": _unread, "before": _before}
-
-#: A workflow's phases (``/workflows/:id/phases``), in their order: by position, then id.
-PHASE_QUERY = ResourceQuery.of(
-    [
-        FieldSpec("id", Kind.integer, col(WorkflowPhase.id), nullable=False),
-        FieldSpec("name", Kind.text, col(WorkflowPhase.name), nullable=False),
-        FieldSpec("position", Kind.integer, col(WorkflowPhase.position), nullable=False),
-        FieldSpec("status", Kind.enum, col(WorkflowPhase.status), PhaseStatus, nullable=False),
-        _moment("started_at", col(WorkflowPhase.started_at)),
-        _moment("completed_at", col(WorkflowPhase.completed_at)),
-        _moment("created_at", col(WorkflowPhase.created_at)),
-        _moment("updated_at", col(WorkflowPhase.updated_at)),
-    ],
-    sortable=[
-        "id",
-        "name",
-        "position",
-        "status",
-        "started_at",
-        "completed_at",
-        "created_at",
-        "updated_at",
-    ],
-    shown=PHASE_FIELDS,
-    default_sort="position",
-)
-
-#: Task templates (``/task_templates``), in id order.
-TASK_TEMPLATE_QUERY = ResourceQuery.of(
-    [
-        FieldSpec("id", Kind.integer, col(TaskTemplate.id), nullable=False),
-        FieldSpec("subject", Kind.text, col(TaskTemplate.subject), nullable=False),
-        FieldSpec("category", Kind.enum, col(TaskTemplate.category), TaskCategory, nullable=False),
-        FieldSpec("impact", Kind.enum, col(TaskTemplate.impact), TaskImpact),
-        FieldSpec("team", Kind.reference, col(TaskTemplate.team_id)),
-        FieldSpec("member", Kind.reference, col(TaskTemplate.member_id)),
-        FieldSpec("disabled", Kind.boolean, col(TaskTemplate.disabled), nullable=False),
-        _moment("created_at", col(TaskTemplate.created_at)),
-        _moment("updated_at", col(TaskTemplate.updated_at)),
-    ],
-    sortable=["id", "subject", "category", "created_at", "updated_at"],
-    shown=TASK_TEMPLATE_FIELDS,
-    default_sort="id",
-)
-
-#: Workflow templates (``/workflow_templates``), in id order; a list shows their plans
-#: only when ``?fields=`` asks for them.
-WORKFLOW_TEMPLATE_QUERY = ResourceQuery.of(
-    [
-        FieldSpec("id", Kind.integer, col(WorkflowTemplate.id), nullable=False),
-        FieldSpec("subject", Kind.text, col(WorkflowTemplate.subject), nullable=False),
-        FieldSpec(
-            "category",
-            Kind.enum,
-            col(WorkflowTemplate.category),
-            WorkflowCategory,
-            nullable=False,
-        ),
-        FieldSpec("disabled", Kind.boolean, col(WorkflowTemplate.disabled), nullable=False),
-        _moment("created_at", col(WorkflowTemplate.created_at)),
-        _moment("updated_at", col(WorkflowTemplate.updated_at)),
-    ],
-    sortable=["id", "subject", "category", "created_at", "updated_at"],
-    shown=WORKFLOW_TEMPLATE_FIELDS,
-    collection_fields=WORKFLOW_TEMPLATE_COLLECTION_FIELDS,
-    default_sort="id",
-)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from tasks_service.commands import phases
-from tasks_service.querying import lists, resources
+from tasks_service.querying import lists, plan_resources
 from tasks_service.querying.serializers.phases import serialize_phase, serialize_phases
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.phases import PHASE_READONLY, PhaseCreate, PhaseUpdate
@@ -22,7 +22,7 @@ bp = Blueprint("phases", __name__)
 
 @bp.get("/workflows/<id:workflow_id>/phases")
 def list_phases(workflow_id: int) -> Response:
-    query = list_query(resources.PHASE_QUERY)
+    query = list_query(plan_resources.PHASE_QUERY)
     with session_scope(settings(), write=False) as session:
         page = lists.list_phases(session, actor().account_id, workflow_id, query)
         return page_response(page, serialize_phases(session, page.items))

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from tasks_service.commands import templates
 from tasks_service.identity import accounts
-from tasks_service.querying import lists, resources
+from tasks_service.querying import lists, plan_resources
 from tasks_service.querying.serializers.templates import (
     serialize_task_template,
     serialize_task_templates,
@@ -30,7 +30,7 @@ bp = Blueprint("templates", __name__)
 
 @bp.get("/task_templates")
 def list_task_templates() -> Response:
-    query = list_query(resources.TASK_TEMPLATE_QUERY)
+    query = list_query(plan_resources.TASK_TEMPLATE_QUERY)
     with session_scope(settings(), write=False) as session:
         page = lists.list_task_templates(session, actor().account_id, query)
         return page_response(page, serialize_task_templates(session, page.items))
@@ -64,7 +64,7 @@ def update_task_template(template_id: int) -> Response:
 
 @bp.get("/workflow_templates")
 def list_workflow_templates() -> Response:
-    query = list_query(resources.WORKFLOW_TEMPLATE_QUERY)
+    query = list_query(plan_resources.WORKFLOW_TEMPLATE_QUERY)
     with session_scope(settings(), write=False) as session:
         page = lists.list_workflow_templates(session, actor().account_id, query)
         return page_response(page, serialize_workflow_templates(page.items))
