@@ -515,3 +515,21 @@ def test_a_template_of_200_tasks_is_one_operation(api: Api, account: AccountInfo
     operations = _get(api, "/v1/operations?per_page=100")
     creates = [op for op in operations if op["kind"] == "workflow.create"]
     assert len(creates) == 1  # the whole plan in the one command
+
+
+def test_a_failure_task_is_another_task_of_the_same_workflow(api: Api) -> None:
+    workflow, other = _workflow(api), _workflow(api)
+    task = _task(api, workflow, "Build")
+    elsewhere = _task(api, other, "Undo elsewhere")
+    standalone = api.create_task(subject="Alone")
+    for value, code in (
+        (task["id"], "invalid_value"),
+        (elsewhere["id"], "not_in_workflow"),
+        (999999, "not_found"),
+    ):
+        refused = api.patch(f"/v1/tasks/{task['id']}", json={"failure_task_id": value})
+        body = assert_error(refused, 422, "validation_failed", "failure_task_id")
+        assert body["errors"][0]["code"] == code
+    alone = api.patch(f"/v1/tasks/{standalone['id']}", json={"failure_task_id": task["id"]})
+    assert_error(alone, 422, "validation_failed", "failure_task_id")
+    assert _get(api, f"/v1/tasks/{task['id']}")["failure_task"] is None  # nothing stored
