@@ -340,6 +340,9 @@ def test_two_predecessors_finished_at_once_assign_the_successor_once(
         assert [e["action"] for e in events].count("assign") == 1
         assigned = [e for e in events if "status" in e["changes"]]
         assert [e["changes"]["status"] for e in assigned] == [["registered", "assigned"]]
+        feed = _get(api, "/v1/people/me/notifications?per_page=100")
+        told = [n for n in feed if n["task"] == {"id": join["id"]}]
+        assert [n["event"] for n in told] == ["task.assigned"]  # one notification
 
 
 def test_a_phase_follows_its_tasks(api: Api, account: AccountInfo) -> None:
