@@ -2,6 +2,7 @@
 the same run.
 
     python -m benchmarks.workflows [--backends sqlite,postgres] [--repeat 3]
+                                   [--parts completion,instantiate]
 
 For each backend it starts real processes (``tasks-service web`` and ``tasks-service
 worker -c 2``) on a fresh database, makes task templates and workflow templates
@@ -163,7 +164,45 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
 
-def run_backend(backend: str, repeat: int) -> list[Row]:
+def _completions(bench: Bench, backend: str, shape: str, repeat: int) -> list[Row]:
+    """The last predecessor's completion in plans of 10 and of 1,000 tasks, and the
+    1,000-task plan recomputed from scratch."""
+    small, large = bench.template(shape, 10), bench.template(shape, 1000)
+    times = {
+        size: [_last_completion(bench, t, shape) for _ in range(repeat)]
+        for size, t in ((10, small), (1000, large))
+    }
+    small_ms = _median([c for c, _ in times[10]])
+    large_ms = _median([c for c, _ in times[1000]])
+    scratch_ms = _median([s for _, s in times[1000]])
+    last = f"complete last predecessor, {shape} of 1,000"
+    return [
+        Row(backend, last, large_ms, f"same, {shape} of 10", small_ms, "<= 3x"),
+        Row(
+            backend,
+            f"  recompute {shape} of 1,000 from scratch (in-process)",
+            scratch_ms,
+            last,
+            large_ms,
+            "",
+        ),
+    ]
+
+
+def _instantiation(bench: Bench, backend: str, shape: str, repeat: int, create_ms: float) -> Row:
+    """``POST /v1/workflows`` of a 200-task template, against one ``POST /v1/tasks``."""
+    plan = bench.template(shape, 200)
+    bench.post("/v1/workflows", {"template_id": plan})  # warm
+    made = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        bench.post("/v1/workflows", {"template_id": plan})
+        made.append(time.perf_counter() - started)
+    what = f"instantiate a 200-task template ({shape})"
+    return Row(backend, what, _median(made), "create one task", create_ms, "<= 20x")
+
+
+def run_backend(backend: str, repeat: int, parts: set[str]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-workflows-{backend}-"))
     settings, cleanup = stack(backend, workdir)
     migrate.upgrade(settings)
@@ -198,51 +237,10 @@ def run_backend(backend: str, repeat: int) -> list[Row]:
             creates.append(time.perf_counter() - started)
         create_ms = _median(creates)
         for shape in ("chain", "fan"):
-            small, large = bench.template(shape, 10), bench.template(shape, 1000)
-            times = {
-                size: [_last_completion(bench, t, shape) for _ in range(repeat)]
-                for size, t in ((10, small), (1000, large))
-            }
-            small_ms = _median([c for c, _ in times[10]])
-            large_ms = _median([c for c, _ in times[1000]])
-            scratch_ms = _median([s for _, s in times[1000]])
-            rows.append(
-                Row(
-                    backend,
-                    f"complete last predecessor, {shape} of 1,000",
-                    large_ms,
-                    f"same, {shape} of 10",
-                    small_ms,
-                    "<= 3x",
-                )
-            )
-            rows.append(
-                Row(
-                    backend,
-                    f"  recompute {shape} of 1,000 from scratch (in-process)",
-                    scratch_ms,
-                    f"complete last predecessor, {shape} of 1,000",
-                    large_ms,
-                    "",
-                )
-            )
-            plan = bench.template(shape, 200)
-            bench.post("/v1/workflows", {"template_id": plan})  # warm
-            made = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                bench.post("/v1/workflows", {"template_id": plan})
-                made.append(time.perf_counter() - started)
-            rows.append(
-                Row(
-                    backend,
-                    f"instantiate a 200-task template ({shape})",
-                    _median(made),
-                    "create one task",
-                    create_ms,
-                    "<= 20x",
-                )
-            )
+            if "completion" in parts:
+                rows += _completions(bench, backend, shape, repeat)
+            if "instantiate" in parts:
+                rows.append(_instantiation(bench, backend, shape, repeat, create_ms))
     finally:
         stop(processes)
         logs.close()
@@ -267,10 +265,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--parts", default="completion,instantiate")
     args = parser.parse_args()
     rows: list[Row] = []
     for backend in args.backends.split(","):
-        rows += run_backend(backend, args.repeat)
+        rows += run_backend(backend, args.repeat, set(args.parts.split(",")))
     print_table(rows)
 
 

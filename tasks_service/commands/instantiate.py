@@ -34,6 +34,7 @@ from tasks_service.core.graph import topological_order
 from tasks_service.core.statuses import WorkflowStatus
 from tasks_service.core.validation import provided
 from tasks_service.notify.outbox import Outbox
+from tasks_service.store.db import allocate_ids
 from tasks_service.store.models import Task, TaskTemplate, Workflow, WorkflowTemplate
 from tasks_service.store.schemas.tasks import TaskCreate
 from tasks_service.store.schemas.templates import plan_links
@@ -112,8 +113,31 @@ def instantiate_workflow(
         )
     }
     tasks: dict[int, Task] = {}
+    # The rows first, in one statement (their ids taken at once); each create then
+    # fills its row in, and what it adds (events, timers, links, notifications) is
+    # written with the others': a few statements for the whole plan, not a few a task.
+    order = topological_order(list(relations), plan_links(plan))
+    ids = allocate_ids(session, "task", len(order))
+    rows = {
+        template_id: Task(
+            id=task_id,
+            account_id=account_id,
+            workflow_id=workflow.id,
+            subject=task_templates[template_id].subject,
+            category=task_templates[template_id].category,
+            created_by_id=person_id,
+            template_id=template_id,
+        )
+        for template_id, task_id in zip(order, ids, strict=True)
+        if template_id in task_templates
+    }
+    session.add_all(rows.values())
+    session.flush()
+    # The first tasks are assigned as they are made (the rest wait for them), unless
+    # the workflow starts later: its start timers assign them then.
+    starts = workflow.start_at is None or workflow.start_at <= utcnow()
     # Each task after its predecessors: ids follow the plan's order.
-    for template_id in topological_order(list(relations), plan_links(plan)):
+    for template_id in order:
         task_template = task_templates.get(template_id)
         if task_template is None:  # templates are never deleted; another account's?
             raise field_error("template_id", "not_found", f"no task template {template_id}")
@@ -134,12 +158,14 @@ def instantiate_workflow(
                 workflow_id=workflow.id,
                 operation_id=operation_id,
                 planned_predecessors=before,
+                # Filled here, not through ``template_id`` on the create: the plan was
+                # checked when it was saved, and a task template disabled since stays.
+                made_from=template_id,
+                start=starts and not before,
+                into=rows[template_id],
             )
         except TaskValidationError as exc:
             raise _in_relation(exc, template_id) from None
-        # Filled here, not through ``template_id`` on the create: the plan was checked
-        # when it was saved, and a task template disabled since stays in it.
-        task.template_id = template_id
         tasks[template_id] = task
     for template_id, relation in relations.items():
         task = tasks[template_id]

@@ -81,10 +81,17 @@ class _Before:
     status: TaskStatus
 
     @classmethod
-    def of(cls, session: Session, task: Task, *, creating: bool) -> _Before:
+    def of(
+        cls, session: Session, task: Task, known: dict[int, list[str]], *, creating: bool
+    ) -> _Before:
+        """``known``: labels the unit of work wrote already (``Outbox.labels``)."""
+        if creating or not task.id:
+            labels = []
+        else:
+            labels = known[task.id] if task.id in known else labels_of(session, task)
         return cls(
             fields={name: getattr(task, name) for name in Task.model_fields},
-            labels=labels_of(session, task) if task.id and not creating else [],
+            labels=labels,
             # a new task starts registered, whatever it is created as
             status=TaskStatus.registered if creating else TaskStatus(task.status),
         )
@@ -117,7 +124,7 @@ def apply_task_change(
     change that reopens it, or notes).
     """
     now = utcnow()
-    before = _Before.of(session, task, creating=creating)
+    before = _Before.of(session, task, outbox.labels, creating=creating)
     if not creating:
         # A finished task takes a status change that reopens it, or notes (the table's
         # rule, ``statuses.FINISHED_ACCEPTS``): checked before any of the change is read.
@@ -142,7 +149,10 @@ def apply_task_change(
     _settle(session, task, before, now, creating=creating)
     task.updated_at = now
     session.add(task)
-    session.flush()
+    if not (creating and task.id is not None):
+        # a new task written beforehand (a plan's: ``commands.instantiate``) is filled
+        # in later, with the rest of its plan, in a few statements
+        session.flush()
     timers.sync(session, task, now, new=creating)
     diff = _diff(session, task, before, changes, person_id, outbox)
     if noted and (diff or creating):

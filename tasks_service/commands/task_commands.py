@@ -40,10 +40,17 @@ def do_create_task(
     workflow_id: int | None = None,
     operation_id: int | None = None,
     planned_predecessors: list[int] | None = None,
+    made_from: int | None = None,
+    start: bool = False,
+    into: Task | None = None,
 ) -> Task:
-    """Create a task (in a workflow, or standalone). ``planned_predecessors``: its
-    predecessors in a plan already known to be valid (a workflow template's, checked
-    when it was saved, into a workflow being created): stored as they are.
+    """Create a task (in a workflow, or standalone). For a workflow template's plan,
+    put into a workflow being created: ``planned_predecessors``, its predecessors in the
+    plan (checked when it was saved), stored as they are; ``made_from``, its task
+    template (its fields are in ``data`` already); ``start``: nothing will hold it once
+    the plan is whole, so it is assigned (if it has an assignee) as it is made;
+    ``into``: its row, written beforehand with the plan's others in one statement
+    (its id taken with ``store.db.allocate_ids``): the create fills it in.
 
     Raises: NotFound for a missing workflow in the path; TaskValidationError for bad
     references or a status that does not fit; InvalidTaskStatusError.
@@ -61,13 +68,13 @@ def do_create_task(
                 ) from None
             raise
     # Not flushed yet: ``apply_task_change`` fills it in and it is inserted once, complete.
-    task = Task(
+    task = into or Task(
         account_id=account_id,
         workflow_id=workflow_id,
         subject=data.subject,
         category=data.category,
         created_by_id=person_id,
-        template_id=data.template_id,
+        template_id=data.template_id or made_from,
     )
     changes = provided(data)
     changes.setdefault("subject", data.subject)
@@ -78,9 +85,7 @@ def do_create_task(
     successors = changes.pop("successor_ids", None)
     noted: dict[str, list[Any]] = {}
     if planned_predecessors:
-        session.add(task)
-        session.flush()
-        workflow_plan.add_planned_links(session, task, planned_predecessors)
+        # its workflow is being created, which holds it: linked once it is made
         noted = {"predecessor_ids": [[], sorted(set(planned_predecessors))]}
     elif predecessors or successors:
         # linked first, so that what it waits for holds it from the start; the links
@@ -95,7 +100,7 @@ def do_create_task(
             for name, ids in (("predecessor_ids", predecessors), ("successor_ids", successors))
             if ids
         }
-    return apply_task_change(
+    made = apply_task_change(
         session,
         outbox,
         task,
@@ -105,7 +110,11 @@ def do_create_task(
         operation_id,
         creating=True,
         noted=noted,
+        start=start,
     )
+    if planned_predecessors:
+        workflow_plan.add_planned_links(session, made, planned_predecessors)
+    return made
 
 
 def _from_template(session: Session, account_id: int, data: TaskCreate) -> TaskCreate:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tasks_service.core.clock import utcnow
 from tasks_service.core.statuses import DeliveryChannel
 from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
+from tasks_service.store import lookups
 from tasks_service.store.models import Delivery, Notification, Person
 
 
@@ -31,7 +32,7 @@ def notify_people(
     base = message.key(subject)
     feed: dict[str, Notification] = {}
     mail: dict[str, Delivery] = {}
-    for person in session.exec(select(Person).where(col(Person.id).in_(person_ids))):
+    for person in lookups.rows_by_id(session, Person, person_ids):
         assert person.id is not None
         outs = set(person.notification_opt_outs)
         if message.event in outs or person.disabled:

@@ -40,6 +40,7 @@ from sqlmodel import Session, col, select
 from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind, TimerState
 from tasks_service.schedule import escalation
 from tasks_service.schedule.timing import Timed
+from tasks_service.store import lookups
 from tasks_service.store.db import claim_rows, is_postgres
 from tasks_service.store.models import Task, Timer, Workflow
 
@@ -85,8 +86,8 @@ def _workflow_start(session: Session, task: Timed) -> datetime | None:
     a registered task waits to start)."""
     if task.workflow_id is None or task.status != TaskStatus.registered:
         return None
-    query = select(Workflow.start_at).where(Workflow.id == task.workflow_id)
-    return session.exec(query).first()
+    workflow = lookups.keep(session, session.get(Workflow, task.workflow_id))
+    return None if workflow is None else workflow.start_at
 
 
 def load(session: Session, task_ids: list[int]) -> dict[int, Rows]:

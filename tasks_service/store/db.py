@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, update
+from sqlalchemy import Engine, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
@@ -95,6 +95,23 @@ def session_scope(settings: Settings | None = None, *, write: bool = True) -> It
         engine = engine.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def allocate_ids(session: Session, table: str, count: int) -> list[int]:
+    """``count`` new ids of ``table``, taken now, so that many rows can be made and
+    referred to before any is written, and then written together (a workflow's plan:
+    its tasks, their events, timers and links). On PostgreSQL they come from the
+    table's sequence; on SQLite after its largest id, which is safe because a write
+    transaction holds the database's write lock from its start."""
+    if count <= 0:
+        return []
+    if is_postgres(session):
+        sequence = f"pg_get_serial_sequence('{table}', 'id')"
+        query = text(f"SELECT nextval({sequence}) FROM generate_series(1, :n)")
+        rows = session.execute(query, {"n": count})
+        return [int(row[0]) for row in rows]
+    largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+    return list(range(int(largest) + 1, int(largest) + 1 + count))
 
 
 def is_postgres(session: Session) -> bool:

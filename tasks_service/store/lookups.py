@@ -15,10 +15,12 @@ to case), ``store_unique`` stores a row that must stay so.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, select
 
 from tasks_service.core.errors import NotFound, TaskNotFound, field_error
@@ -132,6 +134,26 @@ def named_for(session: Session, task: HasContainers, field: str) -> int | None:
                 return named
     account = keep(session, session.get(Account, task.account_id))
     return None if account is None else getattr(account, field)
+
+
+def rows_by_id(session: Session, model: type[R], ids: Iterable[int]) -> list[R]:
+    """The rows of ``model`` with these ids (any account's: the caller chose the ids),
+    in the order given: those the session holds from there, the rest in one query; all
+    held by the session from then on (``keep``)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[int, R] = {}
+    missing = []
+    for row_id in wanted:
+        row = session.identity_map.get(identity_key(model, row_id))
+        if row is not None:
+            found[row_id] = row
+        else:
+            missing.append(row_id)
+    if missing:
+        table = cast(Any, model)
+        for row in session.exec(select(model).where(table.id.in_(missing))):
+            found[cast(Any, row).id] = row
+    return [kept for row_id in wanted if (kept := keep(session, found.get(row_id)))]
 
 
 def keep(session: Session, row: R | None) -> R | None:
