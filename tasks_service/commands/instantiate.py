@@ -4,11 +4,11 @@
 puts the template's plan into it: the phases (in position order), then one task per
 task template relation, each after its predecessors (the task template's fields, its
 phase, ``template_id``, and its links to its predecessors, told in its "created"
-event), then each task's failure task. While the workflow is being created its tasks
-stay registered, whatever their assignee (``commands.plan_rules.hold``); then it is
-registered and ``release`` assigns the tasks that nothing holds (the first ones, unless
-the workflow's ``start_at`` is still to come). Nobody outside the transaction ever sees
-it being created.
+event), then each task's failure task. The first tasks (no predecessors) are assigned
+as they are made, unless the workflow's ``start_at`` is still to come; the others wait
+(``commands.plan_rules.hold``). Then it is registered, and its phases, status and
+anticipated assignments follow. Nobody outside the transaction ever sees it being
+created.
 """
 
 from __future__ import annotations
@@ -177,4 +177,4 @@ def instantiate_workflow(
     workflow.updated_at = utcnow()
     session.add(workflow)
     session.flush()
-    release(session, outbox, workflow, person_id, operation_id)
+    release(session, outbox, workflow, person_id, operation_id, made=list(tasks.values()))

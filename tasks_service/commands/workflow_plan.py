@@ -235,11 +235,13 @@ def release(
     now: datetime | None = None,
     *,
     everything: bool = False,
+    made: list[Task] | None = None,
 ) -> list[Task]:
     """Assign every task of the (locked) workflow that has an assignee and that nothing
     holds any more: after it leaves being_created, or reaches its ``start_at``.
     ``everything``: the workflow's own start moved, which every anticipated assignment
-    follows. Returns the tasks assigned."""
+    follows; ``made``: tasks just made (a template's plan), whose phases follow too.
+    Returns the tasks assigned."""
     now = now or utcnow()
     started: list[Task] = []
     # not started yet, none of them is ready: its start timers will do this
@@ -260,5 +262,6 @@ def release(
                 cascade=False,
             )
             started.append(task)
-    settle_plan(session, workflow.id or 0, started, now, everything=everything)
+    moved = [*(made or []), *started]
+    settle_plan(session, workflow.id or 0, moved, now, everything=everything)
     return started

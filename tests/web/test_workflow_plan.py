@@ -454,7 +454,11 @@ def test_a_workflow_from_a_template_runs_its_plan(api: Api, account: AccountInfo
     }
     assert tasks["Test"]["failure_task"]["id"] == tasks["Undo"]["id"]
     assert tasks["Ship"]["phase"]["name"] == "Out"
-    assert [p["name"] for p in _get(api, f"{wpath}/phases")] == ["Make", "Out"]
+    phases = _get(api, f"{wpath}/phases")
+    assert [(p["name"], p["status"]) for p in phases] == [
+        ("Make", "in_progress"),  # Build was assigned as it was made
+        ("Out", "registered"),
+    ]
     assert _ids(api, f"/v1/tasks/{tasks['Test']['id']}/predecessors") == [tasks["Build"]["id"]]
     _patch(api, tasks["Build"], status="completed")
     _patch(api, tasks["Test"], status="failed")
