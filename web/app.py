@@ -17,6 +17,7 @@ from web.http import (
 )
 from web.routes import (
     account,
+    assignments,
     calendars,
     escalation_policies,
     feed,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
 
     for module in (
         tasks,
+        assignments,
         workflows,
         phases,
         people,

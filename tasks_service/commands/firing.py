@@ -29,6 +29,7 @@ from tasks_service.notify.outbox import Outbox
 from tasks_service.notify.publish import publish
 from tasks_service.schedule import escalation, timers
 from tasks_service.schedule.calendar_store import calendar_by_id
+from tasks_service.schedule.timing import has_assignee
 from tasks_service.store.models import Task, Timer
 
 log = structlog.get_logger(__name__)
@@ -180,7 +181,7 @@ def _assign(
 def _fire_start(session: Session, firing: Firing, task: Task, timer: Timer) -> str | None:
     # Still registered with an assignee: it is assigned now (its clock starts), unless
     # its plan holds it (predecessors unfinished: the last of them assigns it).
-    if task.status != TaskStatus.registered or not (task.team_id or task.member_id):
+    if task.status != TaskStatus.registered or not has_assignee(task):
         return None
     if plan_rules.hold(session, task, firing.now) is not None:
         return None

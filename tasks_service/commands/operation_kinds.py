@@ -9,8 +9,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import instantiate, task_commands, workflows
+from tasks_service.commands import assignments, instantiate, task_commands, workflows
+from tasks_service.core.assignments import AssignmentKind
 from tasks_service.notify.outbox import Outbox
+from tasks_service.querying.serializers.assignments import (
+    serialize_approvals,
+    serialize_work_assignments,
+)
 from tasks_service.querying.serializers.tasks import serialize_notes, serialize_task
 from tasks_service.querying.serializers.workflows import serialize_workflow
 from tasks_service.store.models import Operation
@@ -110,6 +115,71 @@ def _task_link(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any
     return {} if remove else serialize_task(session, other, outbox.labels)
 
 
+#: How an assignment is answered with, by the form the request used: 4me's approval or
+#: assignment (``/v1``); Box's (``/2.0``) registers its own.
+ASSIGNMENT_FORMS: dict[str, Callable[[Session, list[Any]], list[dict[str, Any]]]] = {
+    "approval": serialize_approvals,
+    "assignment": serialize_work_assignments,
+}
+
+
+def _assignment_answer(session: Session, op: Operation, row: Any) -> dict[str, Any]:
+    return ASSIGNMENT_FORMS[op.payload["form"]](session, [row])[0]
+
+
+def _assignment_add(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    """``payload``: ``person_id`` (and ``field``, its name in the body), ``kind`` (the
+    kind of task the route is for, or None), ``note``, ``planned_effort``, ``form``."""
+    body = op.payload
+    assignee = assignments.Assignee(
+        body["person_id"],
+        field=body.get("field", "person_id"),
+        kind=_kind(op),
+        note=body.get("note"),
+        planned_effort=body.get("planned_effort"),
+    )
+    row = assignments.do_add_assignment(
+        session, outbox, op.account_id, op.person_id, op.target_id or 0, assignee, op.id
+    )
+    return _assignment_answer(session, op, row)
+
+
+def _assignment_update(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    """``payload``: ``assignment_id``, ``changes`` (``status``, ``note``,
+    ``planned_effort``), ``form``."""
+    row = assignments.do_update_assignment(
+        session,
+        outbox,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["assignment_id"],
+        op.payload["changes"],
+        op.id,
+        _kind(op),
+    )
+    return _assignment_answer(session, op, row)
+
+
+def _kind(op: Operation) -> AssignmentKind | None:
+    kind = op.payload.get("kind")
+    return AssignmentKind(kind) if kind else None
+
+
+def _assignment_remove(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    assignments.do_remove_assignment(
+        session,
+        outbox,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["assignment_id"],
+        op.id,
+        _kind(op),
+    )
+    return {}
+
+
 def _workflow_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
     data = workflow_create_model(op.payload["data"]).model_validate(op.payload["data"])
     if data.template_id is None:
@@ -139,6 +209,9 @@ KINDS: dict[str, OperationSpec] = {
     "task.remove_label": OperationSpec("task", _task_remove_label),
     "task.link": OperationSpec("task", _task_link),
     "task.unlink": OperationSpec("task", _task_link, empty=True),
+    "task.add_assignment": OperationSpec("task", _assignment_add, creates=True),
+    "task.update_assignment": OperationSpec("task", _assignment_update),
+    "task.remove_assignment": OperationSpec("task", _assignment_remove, empty=True),
     "workflow.create": OperationSpec(None, _workflow_create, creates=True),
     "workflow.update": OperationSpec("workflow", _workflow_update),
 }

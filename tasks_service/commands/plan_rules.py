@@ -47,6 +47,7 @@ from tasks_service.core.statuses import (
     WorkflowStatus,
     derive_workflow_status,
 )
+from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups
 from tasks_service.store.models import Task, TaskDependency, Workflow
 
@@ -75,10 +76,6 @@ class Step:
 
     def __post_init__(self) -> None:
         self.before = TaskStatus(self.task.status)
-
-
-def has_assignee(task: Task) -> bool:
-    return task.team_id is not None or task.member_id is not None
 
 
 def unfinished_predecessors(session: Session, task_id: int) -> list[int]:

@@ -20,10 +20,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tasks_service.commands import phases, plan_rules
+from tasks_service.commands import assignment_rules, phases, plan_rules
 from tasks_service.core.clock import iso, utcnow
 from tasks_service.core.errors import field_error
 from tasks_service.core.statuses import (
@@ -41,6 +42,7 @@ from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
 from tasks_service.notify.publish import publish
 from tasks_service.schedule import anticipation, targets, timers
+from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups
 from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team, Workflow
 from tasks_service.store.schemas.tasks import TaskUpdate
@@ -138,7 +140,11 @@ def apply_task_change(
         plan_rules.check_failure_task(session, task, changes["failure_task_id"])
     for name in PLAIN_FIELDS:
         if name in changes:
-            setattr(task, name, changes[name])
+            value = changes[name]
+            if isinstance(value, BaseModel):
+                # an object field (Trackops' address) is kept as the client gave it
+                value = value.model_dump(mode="json", exclude_unset=True)
+            setattr(task, name, value)
     task.team_id, task.member_id = team_id, member_id
     waits = None if start else plan_rules.hold(session, task, now)
     status = _next_status(task, changes, before, action, now, waits)
@@ -155,6 +161,9 @@ def apply_task_change(
         session.flush()
     timers.sync(session, task, now, new=creating)
     diff = _diff(session, task, before, changes, person_id, outbox)
+    if not creating:
+        # its assignments follow its status (``core.assignments.follow_task``)
+        diff.update(assignment_rules.follow(session, outbox, task, before.status, now))
     if noted and (diff or creating):
         diff.update(noted)
     if creating or diff:
@@ -277,7 +286,7 @@ def _next_status(
         )
     ensure_status_fits_category(status, TaskCategory(task.category))
     ensure_transition(action, before.status, status)
-    if status == TaskStatus.assigned and not any(assignee):
+    if status == TaskStatus.assigned and not has_assignee(task):
         raise field_error("status", "no_assignee", "an assigned task needs a team or a member")
     if changes.get("waiting_until") is not None and status != TaskStatus.waiting_for:
         raise field_error(

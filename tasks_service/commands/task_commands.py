@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import plan_rules, templates, workflow_plan
+from tasks_service.commands import assignments, plan_rules, templates, workflow_plan
 from tasks_service.commands.task_change import (
     add_note,
     apply_task_change,
@@ -83,6 +83,7 @@ def do_create_task(
     changes.pop("template_id", None)
     predecessors = changes.pop("predecessor_ids", None)
     successors = changes.pop("successor_ids", None)
+    people = changes.pop("assignee_ids", None) or []
     noted: dict[str, list[Any]] = {}
     if planned_predecessors:
         # its workflow is being created, which holds it: linked once it is made
@@ -114,6 +115,11 @@ def do_create_task(
     )
     if planned_predecessors:
         workflow_plan.add_planned_links(session, made, planned_predecessors)
+    for person in dict.fromkeys(people):
+        assignee = assignments.Assignee(person, field="assignee_ids")
+        assignments.do_add_assignment(
+            session, outbox, account_id, person_id, made.id or 0, assignee, operation_id
+        )
     return made
 
 
@@ -151,6 +157,10 @@ def do_update_task(
         workflow_plan.set_links(
             session, outbox, task, predecessors, successors, person_id, operation_id
         )
+    # an assignee's approval (or completion) sent as the task's status is theirs alone
+    decided = assignments.decide_on_task(session, outbox, task, person_id, changes, operation_id)
+    if decided is not None:
+        return decided
     return apply_task_change(session, outbox, task, person_id, changes, action, operation_id)
 
 

@@ -23,6 +23,7 @@ from tasks_service.core.errors import NotFound, field_error
 from tasks_service.core.graph import cycle_closed_by, successors_of
 from tasks_service.core.statuses import SATISFIED, TaskStatus
 from tasks_service.notify.outbox import Outbox
+from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups
 from tasks_service.store.models import Task, TaskDependency, Workflow
 
@@ -165,7 +166,7 @@ def start_if_ready(
     """Assign a registered task with an assignee that nothing holds any more."""
     ready = (
         task.status == TaskStatus.registered
-        and plan_rules.has_assignee(task)
+        and has_assignee(task)
         and plan_rules.hold(session, task, utcnow()) is None
     )
     if ready:

@@ -42,6 +42,7 @@ from tasks_service.store.models import (
     Notification,
     Person,
     Task,
+    TaskAssignment,
     TaskDependency,
     TaskEscalation,
     TaskEvent,
@@ -147,6 +148,11 @@ def _my_teams(person_id: int) -> Any:
     return select(TeamMembership.team_id).where(TeamMembership.person_id == person_id)
 
 
+def _mine(person_id: int) -> ColumnElement[bool]:
+    assigned = select(TaskAssignment.task_id).where(TaskAssignment.person_id == person_id)
+    return (col(Task.member_id) == person_id) | col(Task.id).in_(assigned)
+
+
 def _managed_by(person_id: int) -> Any:
     return select(Workflow.id).where(Workflow.manager_id == person_id)
 
@@ -159,9 +165,10 @@ TASK_VIEWS: dict[str, Callable[[int], ColumnElement[bool]]] = {
     "open": lambda _me: col(Task.status).in_(sorted(OPEN)),
     "managed_by_me": lambda me: col(Task.workflow_id).in_(_managed_by(me)),
     "assigned_to_my_team": lambda me: col(Task.team_id).in_(_my_teams(me)),
-    "assigned_to_me": lambda me: col(Task.member_id) == me,
+    # its member, or one of the people with an assignment of it (``core.assignments``)
+    "assigned_to_me": lambda me: _mine(me),
     "approval_by_me": lambda me: (
-        (col(Task.member_id) == me)
+        _mine(me)
         & (col(Task.category) == TaskCategory.approval)
         & (col(Task.status) != TaskStatus.registered)
     ),

@@ -39,7 +39,7 @@ from sqlmodel import Session, col, select
 
 from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind, TimerState
 from tasks_service.schedule import escalation
-from tasks_service.schedule.timing import Timed
+from tasks_service.schedule.timing import Timed, has_assignee
 from tasks_service.store import lookups
 from tasks_service.store.db import claim_rows, is_postgres
 from tasks_service.store.models import Task, Timer, Workflow
@@ -53,12 +53,12 @@ def _moments(task: Timed, workflow_start: datetime | None) -> dict[TimerKind, da
     ``workflow_start``: its workflow's ``start_at``, which it is not assigned before."""
     status = TaskStatus(task.status)
     finished = status in FINISHED
-    has_assignee = task.team_id is not None or task.member_id is not None
+    assignee = has_assignee(task)
     starts = [moment for moment in (task.start_at, workflow_start) if moment is not None]
     return {
         TimerKind.alert: None if finished else task.alert_at,
         TimerKind.start: (
-            max(starts) if starts and status == TaskStatus.registered and has_assignee else None
+            max(starts) if starts and status == TaskStatus.registered and assignee else None
         ),
         TimerKind.wake: task.waiting_until if status == TaskStatus.waiting_for else None,
         TimerKind.due: None if finished else task.due_at,

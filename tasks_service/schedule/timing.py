@@ -45,6 +45,14 @@ class Timed(Protocol):
     def clock_stopped_seconds(self) -> int: ...
     @property
     def calendar_id(self) -> int | None: ...
+    @property
+    def assignee_count(self) -> int: ...
+
+
+def has_assignee(task: Timed) -> bool:
+    """Whether the task is with someone once it is assigned: a team, a member, or
+    people with an assignment of their own (``core.assignments``)."""
+    return task.team_id is not None or task.member_id is not None or task.assignee_count > 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Timing:
     planned_duration: int | None
     clock_stopped_seconds: int
     calendar_id: int | None
+    assignee_count: int
 
     @classmethod
     def of(cls, task: Timed, **changes: Any) -> Timing:

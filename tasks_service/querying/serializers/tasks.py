@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from tasks_service.core.assignments import AssignmentStatus, Tally
 from tasks_service.core.clock import iso
 from tasks_service.querying.serializers import refs
-from tasks_service.store.models import Note, Task, TaskEvent, TaskLabel, Workflow
+from tasks_service.store.models import Note, Task, TaskAssignment, TaskEvent, TaskLabel, Workflow
 
 #: Labels already known to the caller (the command that just wrote them), by task id.
 KnownLabels = Mapping[int, list[str]]
@@ -34,6 +35,7 @@ class _Refs:
     failure_tasks: dict[int, str]
     templates: dict[int, str]
     labels: Mapping[int, list[str]]
+    assignments: Mapping[int, list[AssignmentStatus]]
 
 
 def _workflows(session: Session, ids: set[int]) -> dict[int, tuple[str, int | None]]:
@@ -54,6 +56,23 @@ def labels_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]
     return labels
 
 
+def assignment_statuses(
+    session: Session, task_ids: Sequence[int]
+) -> dict[int, list[AssignmentStatus]]:
+    """Each task's assignments' states: one query for all."""
+    found: dict[int, list[AssignmentStatus]] = defaultdict(list)
+    if not task_ids:
+        return found
+    rows = session.exec(
+        select(TaskAssignment.task_id, TaskAssignment.status).where(
+            col(TaskAssignment.task_id).in_(task_ids)
+        )
+    )
+    for task_id, status in rows:
+        found[task_id].append(AssignmentStatus(status))
+    return found
+
+
 def _refs(session: Session, tasks: Sequence[Task], known: KnownLabels) -> _Refs:
     task_ids = [t.id or 0 for t in tasks]
     workflows = _workflows(session, {t.workflow_id for t in tasks if t.workflow_id})
@@ -69,6 +88,8 @@ def _refs(session: Session, tasks: Sequence[Task], known: KnownLabels) -> _Refs:
         failure_tasks=refs.task_subjects(session, {t.failure_task_id for t in tasks}),
         templates=refs.task_templates(session, {t.template_id for t in tasks}),
         labels=known if known_all else labels_of(session, task_ids),
+        # only tasks with people of their own have any (most have none: no query)
+        assignments=assignment_statuses(session, [t.id or 0 for t in tasks if t.assignee_count]),
     )
 
 
@@ -109,7 +130,20 @@ def _form(task: Task, found: _Refs) -> dict[str, Any]:
         "failure_task": refs.subject_ref(found.failure_tasks, task.failure_task_id),
         "template": refs.subject_ref(found.templates, task.template_id),
         "anticipated_assignment_at": iso(task.anticipated_assignment_at),
+        "required_approvals": task.required_approvals,
+        "missing_approvers": Tally.of(
+            task.category,
+            task.completion_rule,
+            task.required_approvals,
+            found.assignments.get(task.id or 0, ()),
+        ).missing_approvers,
         "rejection_count": task.rejection_count,
+        "completion_rule": task.completion_rule,
+        "item_id": task.item_id,
+        "casefile_id": task.casefile_id,
+        "subject_id": task.subject_id,
+        "case_service_id": task.case_service_id,
+        "address": task.address,
         "created_at": iso(task.created_at),
         "updated_at": iso(task.updated_at),
     }

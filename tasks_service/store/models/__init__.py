@@ -8,6 +8,7 @@ from tasks_service.store.models.templates import TaskTemplate, WorkflowTemplate
 from tasks_service.store.models.work import (
     Note,
     Task,
+    TaskAssignment,
     TaskDependency,
     TaskEvent,
     TaskLabel,
@@ -27,6 +28,7 @@ __all__ = [
     "OperationBatch",
     "Person",
     "Task",
+    "TaskAssignment",
     "TaskDependency",
     "TaskEscalation",
     "TaskEvent",

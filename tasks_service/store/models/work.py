@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from tasks_service.core.assignments import AssignmentStatus, CompletionRule
 from tasks_service.core.statuses import (
     PhaseStatus,
     TaskCategory,
@@ -99,6 +100,11 @@ TASK_INDEXES = (
         Index(f"ix_task_account_{name}", "account_id", name, **where_present(name))
         for name in ("due_at", "alert_at", "alert_sent_at", "start_at", "waiting_until")
     ),
+    # other systems' references (Box's files, Trackops' cases and subjects)
+    *(
+        Index(f"ix_task_account_{name}", "account_id", name, "id", **where_present(name))
+        for name in ("item_id", "casefile_id", "subject_id")
+    ),
 )
 
 
@@ -161,8 +167,47 @@ class Task(SQLModel, table=True):
     # task is expected to be assigned, and to be done (which its successors wait for).
     anticipated_assignment_at: datetime | None = timestamp()
     anticipated_completion_at: datetime | None = timestamp()
+    # Its assignments (``TaskAssignment``): how many approvals an approval task takes
+    # (4me), or Box's rule (every assignee, or one).
     required_approvals: int = 1
     rejection_count: int = 0
+    completion_rule: CompletionRule | None = Field(default=None, sa_type=String(16))
+    # How many people have an assignment (kept by ``commands.assignments``): a task
+    # with some is with someone, as one with a team or member is.
+    assignee_count: int = 0
+    # What other systems know the task by: Box's item (a file of theirs), Trackops'
+    # case, subject and case service, and Trackops' address (kept as given).
+    item_id: str | None = Field(default=None, max_length=64)
+    casefile_id: int | None = None
+    subject_id: int | None = None
+    case_service_id: int | None = None
+    address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = created()
+    updated_at: datetime = created()
+
+
+class TaskAssignment(SQLModel, table=True):
+    """A person's own part of a task (``core.assignments``): an approval of an approval
+    task, or one of several assignees of another; its state, note and moments."""
+
+    __tablename__ = "task_assignment"
+    # The unique key finds a task's assignments (one per person); this a person's.
+    __table_args__ = (
+        UniqueConstraint("task_id", "person_id", name="uq_task_assignment_person"),
+        Index("ix_task_assignment_person", "person_id", "task_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    task_id: int = Field(foreign_key="task.id")
+    person_id: int = Field(foreign_key="person.id")
+    assigned_by_id: int | None = Field(default=None, foreign_key="person.id")
+    status: AssignmentStatus = Field(default=AssignmentStatus.registered, sa_type=String(16))
+    note: str | None = Field(default=None, sa_type=Text)
+    planned_effort: int | None = None
+    assigned_at: datetime | None = timestamp()
+    decided_at: datetime | None = timestamp()
+    reminded_at: datetime | None = timestamp()
     created_at: datetime = created()
     updated_at: datetime = created()
 

@@ -11,9 +11,18 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
+from tasks_service.core.assignments import CompletionRule
 from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
 from tasks_service.core.validation import (
     EffortMinutes,
@@ -60,6 +69,25 @@ Labels = Annotated[list[Label], Field(max_length=50)]
 TaskIds = Annotated[list[Id], Field(max_length=1000)]
 Source = Annotated[str, StringConstraints(max_length=30), OneLine]
 SourceId = Annotated[str, StringConstraints(max_length=128), OneLine]
+#: People given an assignment each (``core.assignments``): an approval task's approvers.
+PersonIds = Annotated[list[Id], Field(max_length=100)]
+RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=100)]
+#: Box's item (a file of theirs: this service keeps its id as a reference).
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
+_AddressLine = Annotated[str, StringConstraints(max_length=255), OneLine]
+
+
+class Address(InputModel):
+    """Trackops' address object (001), kept and shown as it was given."""
+
+    address_1: _AddressLine | None = None
+    address_2: _AddressLine | None = None
+    address_3: _AddressLine | None = None
+    city: _AddressLine | None = None
+    # "the 2 or 3 character state or province code"; empty when it does not apply
+    state: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]{2,3})?$")] | None = None
+    zip: Annotated[str, StringConstraints(max_length=20), OneLine] | StrictInt | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{2})?$")] | None = None
 
 
 class TaskUpdate(InputModel):
@@ -92,6 +120,16 @@ class TaskUpdate(InputModel):
     successor_ids: TaskIds = None  # type: ignore[assignment]
     failure_task_id: Id | None = None
     phase_id: Id | None = None
+    # Its assignments (``core.assignments``): an approval task's quorum; Box's rule.
+    required_approvals: RequiredApprovals = None  # type: ignore[assignment]
+    completion_rule: CompletionRule | None = None
+    # What other systems know it by: Box's item, Trackops' case, subject, case service
+    # and address.
+    item_id: ItemId | None = None
+    casefile_id: Id | None = None
+    subject_id: Id | None = None
+    case_service_id: Id | None = None
+    address: Address | None = None
 
 
 class TaskCreate(TaskUpdate):
@@ -106,6 +144,8 @@ class TaskCreate(TaskUpdate):
     urgent: StrictBool = False
     work_hours_are_24x7: StrictBool = False
     labels: Labels = []
+    # People given an assignment each as it is made (Trackops' ``users_list``)
+    assignee_ids: PersonIds = []
 
 
 class TaskCreateFromTemplate(TaskCreate):
@@ -176,7 +216,16 @@ class TaskPublic(PublicModel):
     failure_task: SubjectRef | None  # assigned when this one fails or is rejected
     template: SubjectRef | None
     anticipated_assignment_at: datetime | None
+    required_approvals: int
+    # approvers to add before the approvals can reach ``required_approvals``
+    missing_approvers: int
     rejection_count: int
+    completion_rule: CompletionRule | None
+    item_id: str | None
+    casefile_id: int | None
+    subject_id: int | None
+    case_service_id: int | None
+    address: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -242,6 +291,8 @@ _NOT_SHOWN_READONLY = ("new_assignment",)
 TASK_READONLY = readonly_fields(TaskPublic, TaskCreate, also=_NOT_SHOWN_READONLY)
 #: On a change: also the workflow, which only a create chooses.
 TASK_UPDATE_READONLY = readonly_fields(
-    TaskPublic, TaskUpdate, also=(*_NOT_SHOWN_READONLY, "workflow_id", "template_id")
+    TaskPublic,
+    TaskUpdate,
+    also=(*_NOT_SHOWN_READONLY, "workflow_id", "template_id", "assignee_ids"),
 )
 NOTE_READONLY = readonly_fields(NotePublic, NoteCreate)
