@@ -175,6 +175,14 @@ class Task(SQLModel, table=True):
     # How many people have an assignment (kept by ``commands.assignments``): a task
     # with some is with someone, as one with a team or member is.
     assignee_count: int = 0
+    # The calendar chosen for the task itself (Trackops' ``calendar_id``): it comes
+    # before its team's, workflow's and account's (``calendar_id`` is the one in use).
+    chosen_calendar_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("calendar.id", name="fk_task_chosen_calendar_id"), nullable=True
+        ),
+    )
     # What other systems know the task by: Box's item (a file of theirs), Trackops'
     # case, subject and case service, and Trackops' address (kept as given).
     item_id: str | None = Field(default=None, max_length=64)

@@ -5,8 +5,9 @@ Revises: 0011
 Create Date: 2026-12-02
 
 A new table ``task_assignment`` (one row per person of a task, with its own state);
-on tasks Box's completion rule and item, and Trackops' case, subject, case service
-and address, the references indexed where they are set. Columns are added in place
+on tasks how many people have one, Box's completion rule and item, and Trackops'
+calendar, case, subject, case service and address, the references indexed where they
+are set. Columns are added in place
 (nullable).
 """
 
@@ -69,6 +70,16 @@ def upgrade() -> None:
     op.add_column(
         "task", sa.Column("assignee_count", sa.Integer(), nullable=False, server_default="0")
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.add_column("task", sa.Column("chosen_calendar_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_task_chosen_calendar_id", "task", "calendar", ["chosen_calendar_id"], ["id"]
+        )
+    else:  # SQLite adds a column with its reference in place (Alembic would copy)
+        op.execute(
+            "ALTER TABLE task ADD COLUMN chosen_calendar_id INTEGER "
+            "CONSTRAINT fk_task_chosen_calendar_id REFERENCES calendar (id)"
+        )
     for column in _INDEXED:
         condition = sa.text(f"{column} IS NOT NULL")
         op.create_index(
@@ -91,4 +102,7 @@ def downgrade() -> None:
             for column, _type in _COLUMNS:
                 batch.drop_column(column)
             batch.drop_column("assignee_count")
+            if op.get_bind().dialect.name == "postgresql":
+                batch.drop_constraint("fk_task_chosen_calendar_id", type_="foreignkey")
+            batch.drop_column("chosen_calendar_id")
     op.drop_table("task_assignment")
