@@ -71,6 +71,19 @@ class Comment:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A person's own part of the task (``core.assignments``): an approval, or one of
+    several assignees; ``status`` registered, assigned, approved, rejected, completed
+    or canceled."""
+
+    id: int
+    person_id: int
+    status: str
+    note: str | None
+    decided_at: datetime | None
+
+
 @dataclass
 class TaskSnapshot:
     """A task as Canvas names its fields."""
@@ -98,6 +111,10 @@ class TaskSnapshot:
     phase_id: int | None = None
     anticipated_assignment_at: datetime | None = None
     rejection_count: int = 0
+    # people with a part of their own (``tasks_service.assignments``)
+    required_approvals: int = 1
+    completion_rule: str | None = None
+    assignments: list[Assignment] = field(default_factory=list)
 
     @property
     def assignee_id(self) -> int | None:
@@ -118,6 +135,16 @@ def snapshot_fields(session: Session, rows: Sequence[models.Task]) -> list[dict[
         for link in session.exec(links):
             after[link.predecessor_id].append(link.successor_id)
             before[link.successor_id].append(link.predecessor_id)
+    shared: dict[int, list[Assignment]] = defaultdict(list)
+    with_people = [row.id for row in rows if row.assignee_count]
+    if with_people:
+        parts = select(models.TaskAssignment).where(
+            col(models.TaskAssignment.task_id).in_(with_people)
+        )
+        for a in session.exec(parts.order_by(col(models.TaskAssignment.id))):
+            shared[a.task_id].append(
+                Assignment(a.id or 0, a.person_id, str(a.status), a.note, a.decided_at)
+            )
     notes: dict[int, list[models.Note]] = defaultdict(list)
     if ids:
         query = select(models.Note).where(col(models.Note.task_id).in_(ids))
@@ -149,6 +176,9 @@ def snapshot_fields(session: Session, rows: Sequence[models.Task]) -> list[dict[
             "phase_id": row.phase_id,
             "anticipated_assignment_at": row.anticipated_assignment_at,
             "rejection_count": row.rejection_count,
+            "required_approvals": row.required_approvals,
+            "completion_rule": None if row.completion_rule is None else str(row.completion_rule),
+            "assignments": shared[row.id or 0],
         }
         for row in rows
     ]

@@ -51,6 +51,7 @@ from tasks_service.querying.lists import task_list_conditions
 from tasks_service.querying.paging import parse_list
 from tasks_service.querying.resources import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
 from tasks_service.schedule.calendar_store import end_of_day
+from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.tasks import TaskCreate, TaskUpdate
@@ -364,7 +365,7 @@ def reopen_task(task: Task | int) -> Task:
                 expected_status=f"{CanvasStatus.CLOSED} or {CanvasStatus.COMPLETED}",
                 actual_status=CanvasStatus.OPEN,
             )
-        return TaskStatus.assigned if (row.team_id or row.member_id) else TaskStatus.registered
+        return TaskStatus.assigned if has_assignee(row) else TaskStatus.registered
 
     return _transition(task, "reopen", choose)
 
