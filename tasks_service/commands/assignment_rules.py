@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tasks_service.core.assignments import (
@@ -99,3 +100,19 @@ def announce(
         for row in rows
     ]
     publish(session, outbox, task, messages)
+
+
+def remind(session: Session, task: Task, moment: datetime) -> None:
+    """The task's due notice went out at ``moment`` to the people whose assignment
+    waits for them (``identity.audience``): each assignment shows when (Box's
+    ``reminded_at``)."""
+    if not task.assignee_count:
+        return
+    session.execute(
+        update(TaskAssignment)
+        .where(
+            col(TaskAssignment.task_id) == task.id,
+            col(TaskAssignment.status).in_([s.value for s in PENDING]),
+        )
+        .values(reminded_at=moment)
+    )

@@ -317,14 +317,17 @@ def decide_on_task(
     requested = changes.get("status")
     if requested is None or TaskStatus(requested) not in DECISION_OF_STATUS:
         return None
-    if not task.assignee_count or requested == task.status:
-        # today's rule: its member (if any) decides it; its own status again changes
-        # nothing (a finished task's; an open one is not in a deciding status)
-        return None
+    if not task.assignee_count:
+        return None  # today's rule: its member (if any) decides it
     status = TaskStatus(requested)
     ensure_status_fits_category(status, TaskCategory(task.category))
     rows = assignment_rules.of_task(session, task.id or 0)
     mine = next((row for row in rows if row.person_id == actor_id), None)
+    decision = DECISION_OF_STATUS[status]
+    if status == task.status and (mine is None or mine.status == decision):
+        # the task's own status again, and the sender's own decision (a retry): nothing
+        # changes. One whose approval was canceled (quorum without them) is told so.
+        return None
     admin = actor_id is None or _is_admin(session, actor_id)
     if mine is None or (task.status in FINISHED and admin):
         if not admin:
@@ -340,7 +343,6 @@ def decide_on_task(
             )
         return None  # decided as a whole, by hand: its pending approvals are canceled
     kind = AssignmentKind.of(task.category)
-    decision = DECISION_OF_STATUS[status]
     ensure_decision(kind, AssignmentStatus(mine.status), decision)
     assert decision in DECISIONS[kind]
     now = utcnow()

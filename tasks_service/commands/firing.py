@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from tasks_service.commands import plan_rules
+from tasks_service.commands import assignment_rules, plan_rules
 from tasks_service.commands.task_change import apply_task_change, lock_task, record_event
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
@@ -214,6 +214,7 @@ def _fire_overdue(session: Session, firing: Firing, task: Task, timer: Timer) ->
     record_event(session, task, None, "overdue", changes, None)
     overdue = Message("task.overdue", timer.fire_at, extra=_flags(timer))
     publish(session, firing.outbox, task, [overdue])
+    assignment_rules.remind(session, task, timer.fire_at)  # its assignees were told
     return "overdue"
 
 

@@ -9,6 +9,7 @@ can send, for both kinds of task.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,7 +95,7 @@ DECISION_TABLE: dict[tuple[str, str, str], tuple[int, str | None]] = {
     ("approval", "approved", "completed"): (422, None),
     ("approval", "rejected", "approved"): (409, None),
     ("approval", "rejected", "rejected"): (200, None),  # the task's own status again
-    ("approval", "canceled", "approved"): (200, None),  # the task's own status again
+    ("approval", "canceled", "approved"): (409, None),  # approved without them
     ("approval", "canceled", "rejected"): (409, None),
     ("work", "registered", "completed"): (409, None),
     ("work", "registered", "approved"): (422, None),
@@ -440,3 +441,35 @@ def test_removing_an_assignee_can_finish_the_task(api: Api, people: list[Person]
     removed = api.delete(f"/v1/tasks/{task['id']}/assignments/{bobs['id']}")
     assert removed.status_code == 204, removed.get_json()
     assert _task(api, task)["status"] == "completed"
+
+
+def test_ten_approvers_deciding_at_once(api: Api, settings: Settings, account: AccountInfo) -> None:
+    """Ten approvers of one task approve at the same moment (ten operations, two worker
+    processes): four approvals approve it, once; the other six approvals are canceled
+    and their senders told so (409); each decision is recorded once."""
+    names = [f"Approver{n}" for n in range(10)]
+    approvers = _people(api, settings, account, *names)
+    task = _approval_task(api, approvers, required_approvals=4)
+    answers: list[int] = []
+    barrier = threading.Barrier(len(approvers))
+
+    def approve(person: Person) -> None:
+        caller = Api(api.client.application.test_client(), None, None)
+        caller.headers = dict(person.api.headers)
+        barrier.wait()
+        answers.append(
+            caller.patch(f"/v1/tasks/{task['id']}", json={"status": "approved"}).status_code
+        )
+
+    threads = [threading.Thread(target=approve, args=(p,)) for p in approvers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [200] * 4 + [409] * 6
+    assert _task(api, task)["status"] == "approved"
+    assert sorted(_states(api, task)) == ["approved"] * 4 + ["canceled"] * 6
+    events = _ok(api.get(f"/v1/tasks/{task['id']}/events?per_page=100"))
+    assert [e["action"] for e in events].count("assignment_decided") == 4
+    finished = [e for e in events if e["changes"].get("status", [None, None])[1] == "approved"]
+    assert len(finished) == 1

@@ -9,12 +9,23 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlmodel import select
 
-from tasks_service.commands import firing
+from tasks_service.commands import assignments, firing
 from tasks_service.core.statuses import DeliveryState, TimerKind
+from tasks_service.identity import audience, directory
 from tasks_service.notify.delivery import do_claim_due
+from tasks_service.notify.outbox import Outbox
 from tasks_service.schedule import timers
 from tasks_service.store.db import session_scope
-from tasks_service.store.models import Delivery, TaskEvent, Timer, Webhook
+from tasks_service.store.models import (
+    Delivery,
+    Notification,
+    Task,
+    TaskAssignment,
+    TaskEvent,
+    Timer,
+    Webhook,
+)
+from tasks_service.store.schemas.directory import PersonCreate
 from tests.helpers import World
 
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -195,3 +206,48 @@ def test_on_a_running_clock_a_chunk_claims_what_it_emits(world: World) -> None:
     with session_scope(world.settings) as session:
         fired = firing.do_fire_timers(session, world.settings, ids)
     assert [d.task_id for d, _hook in fired.to_send if d.task_id == task.id] == [task.id]
+
+
+def test_the_due_notice_reaches_each_assignee(world: World) -> None:
+    """Assignments time with their task: past its due date, each person whose
+    assignment waits hears of it (feed) and the assignment shows when; one who has
+    decided already does not; an escalation level naming ``member`` reaches them too."""
+    with session_scope(world.settings) as session:
+        people = [
+            directory.do_create_person(
+                session,
+                world.account.account_id,
+                PersonCreate(name=name, primary_email=f"{name}@{world.account.slug}.example"),
+            ).id
+            for name in ("ann", "bob", "cid")
+        ]
+    due = T0 + timedelta(hours=3)
+    task = world.task(T0, assignee_ids=people, due_at=due.isoformat())
+    assert task.status == "assigned"
+    with session_scope(world.settings) as session:
+        rows = session.exec(select(TaskAssignment).where(TaskAssignment.task_id == task.id))
+        cids = next(row for row in rows if row.person_id == people[2])
+        assignments.do_update_assignment(
+            session,
+            Outbox(world.settings),
+            world.account.account_id,
+            people[2],
+            task.id,
+            cids.id,
+            {"status": "completed"},
+        )
+        assert audience.recipients(session, session.get(Task, task.id), ["member"]) == people[:2]
+    world.fire_due(due)
+    assert world.get(task.id).overdue
+    with session_scope(world.settings, write=False) as session:
+        told = session.exec(
+            select(Notification.person_id).where(
+                Notification.task_id == task.id, Notification.event == "task.overdue"
+            )
+        ).all()
+        assert sorted(told) == people[:2]
+        reminded = {
+            row.person_id: row.reminded_at
+            for row in session.exec(select(TaskAssignment).where(TaskAssignment.task_id == task.id))
+        }
+        assert reminded == {people[0]: due, people[1]: due, people[2]: None}
