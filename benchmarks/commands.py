@@ -1,6 +1,8 @@
-"""Create-task throughput and latency through the REST API, against a bare baseline.
+"""Create-task throughput and latency through the REST API, against a bare baseline;
+and an approver's decision on a task with 50 approvers, against a plain status PATCH.
 
-    python -m benchmarks.commands [--requests 1000] [--concurrency 16] [--backends postgres,sqlite]
+    python -m benchmarks.commands [--requests 1000] [--concurrency 16]
+        [--backends postgres,sqlite] [--parts create,decide]
 
 For each backend (PostgreSQL + Redis, and the embedded SQLite default) it starts real
 processes: ``tasks-service web`` (gunicorn), ``tasks-service worker -c 2``, and the
@@ -8,6 +10,12 @@ baseline (``benchmarks/baseline_app.py`` under the same gunicorn settings, inser
 same task row synchronously into the same database). Then it sends the same number of
 create requests over HTTP to each: the baseline, the API waiting for the outcome, and
 the API with ``Prefer: respond-async`` (plus the time the workers need to drain those).
+
+``decide`` (issue 16): tasks of 50 approvers each (made in-process), every approver
+deciding every one of them with ``PATCH /v1/tasks/:id {"status": "approved"}`` under
+their own token (the request the Xurrent SDK's ``approve()`` sends: it records that
+approver's decision; the 50th approves the task), against the same number of plain
+status PATCHes (``in_progress``) on tasks with a member, in the same run.
 """
 
 from __future__ import annotations
@@ -27,11 +35,18 @@ import requests
 from sqlmodel import func, select
 
 from benchmarks.common import free_port, process_env, stack, stop, wait_http
+from tasks_service.commands import assignments, task_commands
 from tasks_service.core.settings import Settings
-from tasks_service.identity.accounts import do_create_account
+from tasks_service.identity import directory
+from tasks_service.identity.accounts import do_create_account, do_create_token
+from tasks_service.notify.outbox import Outbox
 from tasks_service.store import migrate
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Operation
+from tasks_service.store.schemas.directory import PersonCreate
+from tasks_service.store.schemas.tasks import TaskCreate
+
+APPROVERS = 50
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +91,108 @@ def _load(
     return time.perf_counter() - started, latencies
 
 
+def _send(
+    calls: list[tuple[str, dict, dict[str, str]]], concurrency: int, expect: int
+) -> tuple[float, list[float]]:
+    """PATCH each ``(url, body, headers)``, ``concurrency`` at a time."""
+    local = {}
+
+    def one(call: tuple[str, dict, dict[str, str]]) -> float:
+        import threading
+
+        url, body, headers = call
+        session = local.setdefault(threading.get_ident(), requests.Session())
+        started = time.perf_counter()
+        response = session.patch(url, json=body, headers=headers, timeout=30)
+        elapsed = time.perf_counter() - started
+        if response.status_code != expect:
+            raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
+        return elapsed
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(one, calls))
+    return time.perf_counter() - started, latencies
+
+
+def _decision_world(
+    settings: Settings, account_id: int, admin_id: int, decisions: int
+) -> tuple[list[int], list[str], list[int]]:
+    """In-process: ``APPROVERS`` people with a token each, ``decisions / APPROVERS``
+    approval tasks with every one of them as an approver (all must approve), and as
+    many plain tasks with a member as there are decisions."""
+    tasks_count = max(decisions // APPROVERS, 1)
+    with session_scope(settings) as session:
+        people = [
+            directory.do_create_person(
+                session, account_id, PersonCreate(name=f"A{n}", primary_email=f"a{n}@b.example")
+            ).id
+            or 0
+            for n in range(APPROVERS)
+        ]
+        tokens = [do_create_token(session, account_id, person) for person in people]
+    approval_tasks = []
+    for _ in range(tasks_count):
+        with session_scope(settings) as session:
+            outbox = Outbox(settings)
+            data = TaskCreate(subject="CAB", category="approval", required_approvals=APPROVERS)
+            task = task_commands.do_create_task(session, outbox, account_id, admin_id, data)
+            for person in people:
+                assignments.do_add_assignment(
+                    session,
+                    outbox,
+                    account_id,
+                    admin_id,
+                    task.id or 0,
+                    assignments.Assignee(person),
+                )
+            approval_tasks.append(task.id or 0)
+    plain = []
+    with session_scope(settings) as session:
+        for _ in range(tasks_count * APPROVERS):
+            data = TaskCreate(subject="Plain", category="implementation", member_id=admin_id)
+            plain.append(
+                task_commands.do_create_task(
+                    session, Outbox(settings), account_id, admin_id, data
+                ).id
+                or 0
+            )
+    return approval_tasks, tokens, plain
+
+
+def _decide(
+    backend: str,
+    settings: Settings,
+    api: str,
+    auth: dict[str, str],
+    ids: tuple[int, int],
+    n: int,
+    concurrency: int,
+) -> list[Result]:
+    account_id, admin_id = ids
+    approval_tasks, tokens, plain = _decision_world(settings, account_id, admin_id, n)
+    account = {"X-Xurrent-Account": auth["X-Xurrent-Account"]}
+    # approver by approver, each over all the tasks: concurrent requests mostly hit
+    # different tasks (one task's decisions take turns on its row lock)
+    decisions = [
+        (
+            f"{api}/v1/tasks/{task}",
+            {"status": "approved"},
+            {**account, "Authorization": f"Bearer {token}"},
+        )
+        for token in tokens
+        for task in approval_tasks
+    ]
+    patches = [(f"{api}/v1/tasks/{task}", {"status": "in_progress"}, auth) for task in plain]
+    seconds, lat = _send(patches, concurrency, 200)
+    results = [Result(backend, "plain status PATCH", len(patches), seconds, lat)]
+    seconds, lat = _send(decisions, concurrency, 200)
+    results.append(
+        Result(backend, f"decision, {APPROVERS} approvers", len(decisions), seconds, lat)
+    )
+    return results
+
+
 def _wait_worker(api: str, auth: dict[str, str], timeout: float = 90) -> None:
     """Block until the worker applies a command (it takes seconds to boot)."""
     body = {"subject": "ping", "category": "implementation"}
@@ -97,15 +214,15 @@ def _pending(settings: Settings) -> int:
         ).one()
 
 
-def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
+def run_backend(backend: str, n: int, concurrency: int, parts: set[str]) -> list[Result]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
     settings, cleanup = stack(backend, workdir)
     migrate.upgrade(settings)
     with session_scope(settings) as session:
-        account, _admin, token = do_create_account(
+        account, admin, token = do_create_account(
             session, "bench", "Bench", "Bench", "bench@bench.example"
         )
-        account_id = account.id
+        account_id, admin_id = account.id or 0, admin.id or 0
     env = process_env(settings)
     api_port, base_port = free_port(), free_port()
     cli = [sys.executable, "-m", "tasks_service.cli"]
@@ -155,6 +272,10 @@ def run_backend(backend: str, n: int, concurrency: int) -> list[Result]:
         body = {"subject": "Benchmark task", "category": "implementation"}
         bodies = [dict(body) for _ in range(n)]
         _wait_worker(api, auth)
+        if "decide" in parts:
+            results += _decide(backend, settings, api, auth, (account_id, admin_id), n, concurrency)
+        if "create" not in parts:
+            return results
         # Warm up every process (imports, pools, prepared statements).
         _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
         _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)
@@ -206,7 +327,10 @@ def print_table(results: list[Result]) -> None:
     print(header)
     print("-" * len(header))
     baseline = {r.backend: r.throughput for r in results if r.mode.startswith("baseline")}
+    plain = {r.backend: r for r in results if r.mode == "plain status PATCH"}
     for r in results:
+        if r.mode.startswith(("plain", "decision")):
+            continue
         ratio = r.throughput / baseline[r.backend]
         print(
             f"{r.backend:9} {r.mode:38} {r.throughput:8.1f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} {ratio:10.2f}"
@@ -214,6 +338,17 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         if r.note:
             print(f"  {r.backend}: {r.note}")
+    if plain:
+        header = f"{'backend':9} {'PATCH':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x time':>7} {'x p99':>7}"
+        print(f"\n{header}\n{'-' * len(header)}")
+        for r in results:
+            if r.mode.startswith(("plain", "decision")):
+                base = plain[r.backend]
+                slower = base.throughput / r.throughput
+                tail = r.pct(0.99) / base.pct(0.99)
+                print(
+                    f"{r.backend:9} {r.mode:38} {r.throughput:8.1f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} {slower:7.2f} {tail:7.2f}"
+                )
 
 
 def main() -> None:
@@ -223,10 +358,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--parts", default="create,decide")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     results: list[Result] = []
     for backend in args.backends.split(","):
-        results += run_backend(backend.strip(), args.requests, args.concurrency)
+        results += run_backend(backend.strip(), args.requests, args.concurrency, parts)
     print(
         f"\ncreate-task over HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
         f"2 gunicorn workers x 8 threads, 2 Celery worker processes, {os.cpu_count()} cores"

@@ -308,8 +308,9 @@ def decide_on_task(
     """A task change that sets a deciding status (approved, rejected, completed) on a
     task with assignments: the actor's own decision when they have an assignment
     (with its ``note``; the rest of the change applied with it); a decision of the whole
-    task by an admin (refused while approvers are missing). None: not such a change,
-    the caller applies it as it is.
+    task by an admin (refused while approvers are missing). ``member_id`` names whose
+    decision it is (the sender's own, or an admin's for another). None: not such a
+    change, the caller applies it as it is.
 
     Raises: PermissionDenied (neither an assignee nor an admin); InvalidTaskStatusError;
     TaskValidationError (a status that does not fit; approvers missing).
@@ -322,13 +323,18 @@ def decide_on_task(
     status = TaskStatus(requested)
     ensure_status_fits_category(status, TaskCategory(task.category))
     rows = assignment_rules.of_task(session, task.id or 0)
-    mine = next((row for row in rows if row.person_id == actor_id), None)
+    # The Xurrent SDK's approve() names the approver as ``member_id`` (its own user by
+    # default): the decision is that person's, not a new member of the task.
+    deciding_for = changes.get("member_id") or actor_id
+    mine = next((row for row in rows if row.person_id == deciding_for), None)
     decision = DECISION_OF_STATUS[status]
     if status == task.status and (mine is None or mine.status == decision):
         # the task's own status again, and the sender's own decision (a retry): nothing
         # changes. One whose approval was canceled (quorum without them) is told so.
         return None
     admin = actor_id is None or _is_admin(session, actor_id)
+    if mine is not None and deciding_for != actor_id and not admin:
+        raise PermissionDenied(f"only person {deciding_for} (or an admin) may decide their part")
     if mine is None or (task.status in FINISHED and admin):
         if not admin:
             raise PermissionDenied(
@@ -354,5 +360,5 @@ def decide_on_task(
     mine.decided_at = mine.updated_at = now
     session.add(mine)
     record_event(session, task, actor_id, "assignment_decided", diff, operation_id)
-    rest = {name: value for name, value in changes.items() if name != "status"}
+    rest = {name: value for name, value in changes.items() if name not in ("status", "member_id")}
     return settle(session, outbox, task, actor_id, operation_id, rest)

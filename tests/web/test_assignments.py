@@ -473,3 +473,22 @@ def test_ten_approvers_deciding_at_once(api: Api, settings: Settings, account: A
     assert [e["action"] for e in events].count("assignment_decided") == 4
     finished = [e for e in events if e["changes"].get("status", [None, None])[1] == "approved"]
     assert len(finished) == 1
+
+
+def test_the_body_the_xurrent_sdk_sends(api: Api, people: list[Person]) -> None:
+    """``Task.approve()`` of the public Xurrent SDK sends its own user as ``member_id``
+    with the note: that approver's decision, not a new member of the task; naming
+    another approver is for an admin."""
+    ann, bob, cid = people
+    task = _approval_task(api, [ann, bob, cid], required_approvals=2)
+    body = {"status": "approved", "note": "Task approved by API user", "member_id": ann.id}
+    _ok(ann.api.patch(f"/v1/tasks/{task['id']}", json=body))
+    after = _task(api, task)
+    assert (after["status"], after["member"]) == ("assigned", None)
+    assert _states(api, task) == ["approved", "assigned", "assigned"]
+    for_bob = {"status": "rejected", "note": "no", "member_id": bob.id}
+    assert_error(cid.api.patch(f"/v1/tasks/{task['id']}", json=for_bob), 403, "forbidden")
+    # an admin may record an approver's decision
+    _ok(api.patch(f"/v1/tasks/{task['id']}", json={**for_bob, "status": "approved"}))
+    assert _task(api, task)["status"] == "approved"
+    assert _states(api, task) == ["approved", "approved", "canceled"]
