@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlmodel import select
 
 from tasks_service.core.settings import Settings
 from tasks_service.identity.accounts import do_create_token
+from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store.db import session_scope
+from tasks_service.store.models import Delivery, Webhook
 from tests.helpers import AccountInfo, Api, assert_error, make_account
 
 
@@ -492,3 +495,65 @@ def test_the_body_the_xurrent_sdk_sends(api: Api, people: list[Person]) -> None:
     _ok(api.patch(f"/v1/tasks/{task['id']}", json={**for_bob, "status": "approved"}))
     assert _task(api, task)["status"] == "approved"
     assert _states(api, task) == ["approved", "approved", "canceled"]
+
+
+def test_a_rework_loop_sends_the_approvals_back(api: Api, people: list[Person]) -> None:
+    """An approval task upstream is the failure task of the work it approved: when the
+    work fails, the approval task is assigned again and its approvals are to decide
+    again (its rejection count stays)."""
+    ann, bob, cid = people
+    workflow = _ok(api.post("/v1/workflows", json={"subject": "Change"}), 201)
+    path = f"/v1/workflows/{workflow['id']}/tasks"
+    cab = _ok(api.post(path, json={"subject": "CAB", "category": "approval"}), 201)
+    for person in (ann, bob):
+        _ok(api.post(f"/v1/tasks/{cab['id']}/approvals", json={"approver_id": person.id}), 201)
+    work = _ok(
+        api.post(
+            path,
+            json={
+                "subject": "Deploy",
+                "category": "implementation",
+                "member_id": cid.id,
+                "predecessor_ids": [cab["id"]],
+                "failure_task_id": cab["id"],
+            },
+        ),
+        201,
+    )
+    _ok(_decide(ann, cab, "approved"))
+    assert _states(api, cab) == ["approved", "canceled"]
+    assert _task(api, work)["status"] == "assigned"
+    _ok(api.patch(f"/v1/tasks/{work['id']}", json={"status": "failed"}))
+    assert _task(api, cab)["status"] == "assigned"
+    assert _states(api, cab) == ["assigned", "assigned"]
+    assert _task(api, work)["status"] == "registered"
+    _ok(_decide(bob, cab, "approved"))
+    assert _task(api, work)["status"] == "assigned"
+
+
+def test_the_webhook_names_the_assignee(
+    api: Api, settings: Settings, account: AccountInfo, people: list[Person]
+) -> None:
+    ann, bob, _cid = people
+    with session_scope(settings) as session:
+        hook = Webhook(
+            account_id=account.account_id,
+            uri="http://127.0.0.1:9/hooks",  # nothing listens: the rows are what counts
+            events=["task.assigned"],
+            secret=new_secret(),
+        )
+        session.add(hook)
+        session.flush()
+        hook_id = hook.id
+    task = _work_task(api, [ann, bob])
+    with session_scope(settings, write=False) as session:
+        rows = session.exec(
+            select(Delivery).where(
+                Delivery.task_id == task["id"], Delivery.event == "task.assigned"
+            )
+        ).all()
+    payloads = [row.payload for row in rows if row.webhook_id == hook_id]
+    # one webhook delivery per assignee, naming them; and an email to each
+    assert sorted(p["assignee"]["id"] for p in payloads) == [ann.id, bob.id]
+    assert sum(row.webhook_id is None for row in rows) == 2
+    assert all(p["data"]["id"] == task["id"] for p in payloads)
