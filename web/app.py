@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, Response, request
 from tasks_service.commands.outcomes import OutcomeWatcher
 from tasks_service.core.logs import configure_logging
 from tasks_service.core.settings import Settings, get_settings
+from web import box
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
 from web.http import (
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
         v1.register_blueprint(module.bp)
     app.register_blueprint(meta.public)
     app.register_blueprint(v1)
+    box.register(app)  # Box's own API under /2.0 (web.box)
     return app

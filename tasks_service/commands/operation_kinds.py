@@ -9,16 +9,17 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import assignments, instantiate, task_commands, workflows
+from tasks_service.commands import assignments, box_tasks, instantiate, task_commands, workflows
 from tasks_service.core.assignments import AssignmentKind
 from tasks_service.notify.outbox import Outbox
 from tasks_service.querying.serializers.assignments import (
     serialize_approvals,
     serialize_work_assignments,
 )
+from tasks_service.querying.serializers.box import serialize_box_assignments, serialize_box_task
 from tasks_service.querying.serializers.tasks import serialize_notes, serialize_task
 from tasks_service.querying.serializers.workflows import serialize_workflow
-from tasks_service.store.models import Operation
+from tasks_service.store.models import Operation, Task
 from tasks_service.store.schemas.tasks import (
     LabelsAdd,
     NoteCreate,
@@ -51,7 +52,7 @@ def _task_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, A
         workflow_id=op.payload.get("workflow_id"),
         operation_id=op.id,
     )
-    return serialize_task(session, task, outbox.labels)
+    return _task_answer(session, outbox, op, task)
 
 
 def _task_update(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
@@ -59,6 +60,14 @@ def _task_update(session: Session, outbox: Outbox, op: Operation) -> dict[str, A
     task = task_commands.do_update_task(
         session, outbox, op.account_id, op.person_id, op.target_id or 0, data, operation_id=op.id
     )
+    return _task_answer(session, outbox, op, task)
+
+
+def _task_answer(session: Session, outbox: Outbox, op: Operation, task: Task) -> dict[str, Any]:
+    """A created or changed task in the form the request used (``payload["form"]``):
+    4me's (``/v1``, the default) or Box's (``"box"``, ``/2.0``)."""
+    if op.payload.get("form") == "box":
+        return serialize_box_task(session, task)
     return serialize_task(session, task, outbox.labels)
 
 
@@ -116,10 +125,11 @@ def _task_link(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any
 
 
 #: How an assignment is answered with, by the form the request used: 4me's approval or
-#: assignment (``/v1``); Box's (``/2.0``) registers its own.
+#: assignment (``/v1``), Box's task assignment (``/2.0``).
 ASSIGNMENT_FORMS: dict[str, Callable[[Session, list[Any]], list[dict[str, Any]]]] = {
     "approval": serialize_approvals,
     "assignment": serialize_work_assignments,
+    "box": serialize_box_assignments,
 }
 
 
@@ -180,6 +190,30 @@ def _assignment_remove(session: Session, outbox: Outbox, op: Operation) -> dict[
     return {}
 
 
+def _box_delete(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    """Box's ``DELETE /2.0/tasks/:id`` (``box_tasks.do_delete_box_task``): answered 204."""
+    box_tasks.do_delete_box_task(
+        session, outbox, op.account_id, op.person_id, op.target_id or 0, op.id
+    )
+    return {}
+
+
+def _box_assignment_update(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
+    """``payload``: ``assignment_id``, ``changes`` (Box's ``resolution_state``,
+    ``message``, as sent), ``form``."""
+    row = box_tasks.do_update_box_assignment(
+        session,
+        outbox,
+        op.account_id,
+        op.person_id,
+        op.target_id or 0,
+        op.payload["assignment_id"],
+        op.payload["changes"],
+        op.id,
+    )
+    return _assignment_answer(session, op, row)
+
+
 def _workflow_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, Any]:
     data = workflow_create_model(op.payload["data"]).model_validate(op.payload["data"])
     if data.template_id is None:
@@ -212,6 +246,8 @@ KINDS: dict[str, OperationSpec] = {
     "task.add_assignment": OperationSpec("task", _assignment_add, creates=True),
     "task.update_assignment": OperationSpec("task", _assignment_update),
     "task.remove_assignment": OperationSpec("task", _assignment_remove, empty=True),
+    "task.box_delete": OperationSpec("task", _box_delete, empty=True),
+    "task.box_update_assignment": OperationSpec("task", _box_assignment_update),
     "workflow.create": OperationSpec(None, _workflow_create, creates=True),
     "workflow.update": OperationSpec("workflow", _workflow_update),
 }

@@ -44,6 +44,23 @@ def hash_token(token: str) -> str:
 
 def authenticate(session: Session, token: str, account_slug: str) -> Actor | None:
     """The actor for a bearer token, or None if the token is unknown or of another account."""
+    found = _token_owner(session, token)
+    if found is None or found[1] != account_slug:
+        return None
+    return found[0]
+
+
+def authenticate_token(session: Session, token: str) -> Actor | None:
+    """The actor for a bearer token alone, in the token's own account (Box's ``/2.0``:
+    no account header), or None if the token is unknown. A token names one account:
+    ``api_token.token_hash`` is unique (a constraint of the table, since 0001)."""
+    found = _token_owner(session, token)
+    return None if found is None else found[0]
+
+
+def _token_owner(session: Session, token: str) -> tuple[Actor, str] | None:
+    """The token's actor and the slug of its account; None for an unknown token or a
+    disabled person."""
     row = session.exec(
         select(ApiToken, Person, Account)
         .join(Person, col(Person.id) == ApiToken.person_id)
@@ -53,10 +70,11 @@ def authenticate(session: Session, token: str, account_slug: str) -> Actor | Non
     if row is None:
         return None
     _token, person, account = row
-    if account.slug != account_slug or person.disabled:
+    if person.disabled:
         return None
     assert person.id is not None
-    return Actor(account_id=account.id or 0, person_id=person.id, admin=person.admin)
+    actor = Actor(account_id=account.id or 0, person_id=person.id, admin=person.admin)
+    return actor, account.slug
 
 
 def require_admin(actor: Actor) -> None:
