@@ -44,6 +44,7 @@ from tasks_service.notify.publish import publish
 from tasks_service.schedule import anticipation, targets, timers
 from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups
+from tasks_service.store.models import Calendar as CalendarRow
 from tasks_service.store.models import Note, Person, Task, TaskEvent, TaskLabel, Team, Workflow
 from tasks_service.store.schemas.tasks import TaskUpdate
 
@@ -52,8 +53,9 @@ _UNTRACKED = frozenset(
     {"id", "account_id", "created_at", "updated_at", "clock_stopped_at", "clock_stopped_seconds"}
 )
 #: Fields decided here rather than copied: the assignee is checked, the status follows
-#: the transition table.
-_DECIDED = ("status", "team_id", "member_id")
+#: the transition table, the calendar chosen for the task is checked and kept apart from
+#: ``Task.calendar_id`` (the one in use, which ``targets.settle`` works out).
+_DECIDED = ("status", "team_id", "member_id", "calendar_id")
 #: Fields copied as they are from a validated input onto the task: every writable
 #: field that is a column of its own name.
 PLAIN_FIELDS = tuple(
@@ -138,6 +140,10 @@ def apply_task_change(
         phases.check_phase(session, task.account_id, task.workflow_id, changes["phase_id"])
     if "failure_task_id" in changes:
         plan_rules.check_failure_task(session, task, changes["failure_task_id"])
+    if "calendar_id" in changes:
+        chosen = changes["calendar_id"]
+        lookups.check_ref(session, CalendarRow, task.account_id, chosen, "calendar_id")
+        task.chosen_calendar_id = chosen
     for name in PLAIN_FIELDS:
         if name in changes:
             value = changes[name]

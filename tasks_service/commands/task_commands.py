@@ -9,6 +9,7 @@ workers and the in-process Python API call the same functions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -27,6 +28,7 @@ from tasks_service.core.errors import NotFound, field_error
 from tasks_service.core.statuses import TaskStatus
 from tasks_service.core.validation import provided
 from tasks_service.notify.outbox import Outbox
+from tasks_service.schedule.calendar_store import end_of_day
 from tasks_service.store.models import Note, Task
 from tasks_service.store.schemas.tasks import TaskCreate, TaskUpdate
 
@@ -81,6 +83,7 @@ def do_create_task(
     changes.setdefault("category", data.category)
     changes.pop("workflow_id", None)
     changes.pop("template_id", None)
+    due_on_as_due_at(session, task, changes)
     predecessors = changes.pop("predecessor_ids", None)
     successors = changes.pop("successor_ids", None)
     people = changes.pop("assignee_ids", None) or []
@@ -135,6 +138,40 @@ def _from_template(session: Session, account_id: int, data: TaskCreate) -> TaskC
     return data.model_copy(update={k: v for k, v in filled.items() if k not in given})
 
 
+@dataclass(frozen=True)
+class _CalendarDeciders:
+    """The fields that decide a task's calendar, as a change leaves them
+    (``calendar_store.WouldBeTask``)."""
+
+    account_id: int
+    team_id: int | None
+    workflow_id: int | None
+    work_hours_are_24x7: bool
+
+
+def due_on_as_due_at(session: Session, task: Task, changes: dict[str, Any]) -> None:
+    """Trackops' ``due_on`` (a day) in a change to ``task`` (or to a new one), made its
+    ``due_at``: the last second of that day in the zone of the calendar the task will
+    have once changed (the calendar chosen for it, else its team's, workflow's or
+    account's; UTC for 24x7 or none: ``calendar_store.end_of_day``); ``null`` clears
+    ``due_at``. Resolved here, in the command's transaction: only the rows tell the zone.
+    """
+    if "due_on" not in changes:
+        return
+    day = changes.pop("due_on")
+    if day is None:
+        changes["due_at"] = None
+        return
+    after = _CalendarDeciders(
+        task.account_id,
+        changes.get("team_id", task.team_id),
+        task.workflow_id,
+        changes.get("work_hours_are_24x7", task.work_hours_are_24x7),
+    )
+    chosen = changes.get("calendar_id", task.chosen_calendar_id)
+    changes["due_at"] = end_of_day(session, after, day, chosen)
+
+
 def do_update_task(
     session: Session,
     outbox: Outbox,
@@ -151,6 +188,7 @@ def do_update_task(
     """
     task = lock_task(session, account_id, task_id)
     changes = provided(data)
+    due_on_as_due_at(session, task, changes)
     predecessors = changes.pop("predecessor_ids", None)
     successors = changes.pop("successor_ids", None)
     if predecessors is not None or successors is not None:

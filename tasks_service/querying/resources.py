@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, null, true
+from sqlalchemy import ColumnElement, exists, null, true, union
 from sqlmodel import col, select
 
 from tasks_service.core.statuses import (
@@ -123,6 +123,23 @@ TASK_QUERY = ResourceQuery.of(
     collection_fields=TASK_COLLECTION_FIELDS,
 )
 
+
+def _user_condition(operator: str, ids: list[int]) -> ColumnElement[bool]:
+    """Trackops' ``user`` (001: "the user assigned to this task"): the task's member, or
+    a person with an assignment of it (its ``users_list``). ``user=`` is a task with
+    neither, ``user=!`` one with either, ``user=!7`` one that is not person 7's. Their
+    tasks are found through the indexes on the member and on the assignments' person."""
+    if operator in ("empty", "present"):
+        assigned = select(TaskAssignment.task_id)
+        anyone = col(Task.member_id).is_not(None) | col(Task.id).in_(assigned)
+        return anyone if operator == "present" else ~anyone
+    theirs: Any = union(
+        select(col(Task.id)).where(col(Task.member_id).in_(ids)),
+        select(col(TaskAssignment.task_id)).where(col(TaskAssignment.person_id).in_(ids)),
+    )
+    return col(Task.id).in_(theirs) if operator == "in" else col(Task.id).not_in(theirs)
+
+
 #: Trackops' list parameters (001) on ``/tasks``, next to the 4me filters.
 TASK_TRACKOPS: Extra = {
     **{
@@ -138,9 +155,14 @@ TASK_TRACKOPS: Extra = {
         for end in ("from", "to")
     },
     "title": contains("title", col(Task.subject)),
-    "user": equals(FieldSpec("user", Kind.reference, col(Task.member_id))),
+    # its member, or one of the people with an assignment of it (``users_list``)
+    "user": equals(FieldSpec("user", Kind.reference, condition=_user_condition)),
     # the tasks whose completion target runs on this calendar
     "calendar": equals(FieldSpec("calendar", Kind.reference, col(Task.calendar_id))),
+    # Trackops' references: its case and subject (``subject`` is 4me's filter on the
+    # subject text, so Trackops' ``subject`` parameter is ``subject_id`` here)
+    "case": equals(FieldSpec("case", Kind.reference, col(Task.casefile_id))),
+    "subject_id": equals(FieldSpec("subject_id", Kind.reference, col(Task.subject_id))),
 }
 
 

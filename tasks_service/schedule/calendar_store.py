@@ -1,10 +1,12 @@
 """Calendars as account data: the ``/calendars`` resource, which calendar a task uses,
 and the built calendars, shared.
 
-A task uses, in this order: 24x7 when ``work_hours_are_24x7`` is set, the calendar of
-its team, of its workflow, of the account; with none of those, 24x7. ``Calendar``
-objects are built once per (id, version) and shared: building one is parsing its rules;
-its timeline is then extended on demand and kept (``schedule.calendar``).
+A task uses, in this order: 24x7 when ``work_hours_are_24x7`` is set, the calendar
+chosen for the task itself (``chosen_calendar_id``: Trackops' ``calendar_id``), the
+calendar of its team, of its workflow, of the account; with none of those, 24x7.
+``Calendar`` objects are built once per (id, version) and shared: building one is
+parsing its rules; its timeline is then extended on demand and kept
+(``schedule.calendar``).
 """
 
 from __future__ import annotations
@@ -72,35 +74,49 @@ BUILT = BuiltCalendars()
 # --- which calendar a task uses ---------------------------------------------------------
 
 
-def applicable_calendar_id(session: Session, task: Task) -> int | None:
-    """The id of the calendar the task uses, None for 24x7."""
-    if task.work_hours_are_24x7:
-        return None
-    return lookups.named_for(session, task, "calendar_id")
-
-
 class WouldBeTask(lookups.HasContainers, Protocol):
-    """What decides a task's calendar: an existing task, or the fields of one to come."""
+    """What decides a task's calendar: an existing task, or the fields of one to come
+    (with the calendar chosen for it, if any, given apart)."""
 
     @property
     def work_hours_are_24x7(self) -> bool: ...
 
 
-def end_of_day(session: Session, task: WouldBeTask, day: date) -> datetime:
-    """The last second of ``day`` in the zone of the task's calendar (UTC when it runs
-    24x7): what a date-only due date means."""
-    calendar_id = (
-        None if task.work_hours_are_24x7 else lookups.named_for(session, task, "calendar_id")
-    )
-    row = None if calendar_id is None else session.get(CalendarRow, calendar_id)
+def calendar_for(session: Session, task: WouldBeTask, chosen: int | None = None) -> int | None:
+    """The id of the calendar a task (or one to come) uses, None for 24x7: 24x7 when
+    ``work_hours_are_24x7``, else ``chosen`` (the calendar chosen for the task itself),
+    else its team's, its workflow's, the account's (``lookups.named_for``)."""
+    if task.work_hours_are_24x7:
+        return None
+    return chosen if chosen is not None else lookups.named_for(session, task, "calendar_id")
+
+
+def applicable_calendar_id(session: Session, task: Task) -> int | None:
+    """The id of the calendar the task uses, None for 24x7."""
+    return calendar_for(session, task, task.chosen_calendar_id)
+
+
+def end_of_day(
+    session: Session, task: WouldBeTask, day: date, chosen: int | None = None
+) -> datetime:
+    """The last second of ``day`` in the zone of the task's calendar (``calendar_for``;
+    UTC when it runs 24x7): what a date-only due date means."""
+    calendar_id = calendar_for(session, task, chosen)
+    row = None if calendar_id is None else _row(session, calendar_id)
     zone = UTC if row is None else ZoneInfo(row.time_zone)
     return datetime.combine(day, time(23, 59, 59), zone).astimezone(UTC)
+
+
+def _row(session: Session, calendar_id: int) -> CalendarRow | None:
+    """The calendar's row, held by the session (``lookups.keep``): a recompute asks for
+    a task's chosen calendar for each of its tasks, and no team holds it for them."""
+    return lookups.keep(session, session.get(CalendarRow, calendar_id))
 
 
 def calendar_by_id(session: Session, calendar_id: int | None) -> Calendar:
     if calendar_id is None:
         return ALWAYS
-    row = session.get(CalendarRow, calendar_id)
+    row = _row(session, calendar_id)
     return ALWAYS if row is None else BUILT.of(row)
 
 

@@ -125,7 +125,8 @@ def named_for(session: Session, task: HasContainers, field: str) -> int | None:
     """What applies to a task of what its team, workflow and account name in ``field``
     (``calendar_id``, ``escalation_policy_id``): its team's, else its workflow's, else
     the account's (None: none names one). By primary key, so rows already in the
-    session (the team just checked, the workflow locked) cost no query."""
+    session (the team just checked, the workflow locked) cost no query. (A calendar
+    chosen for the task itself comes before these: ``calendar_store.calendar_for``.)"""
     for model, row_id in ((Team, task.team_id), (Workflow, task.workflow_id)):
         if row_id is not None:
             row = keep(session, session.get(model, row_id))

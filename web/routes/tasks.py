@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from tasks_service.core.errors import NotFound
-from tasks_service.core.validation import validate
 from tasks_service.querying import lists, resources
 from tasks_service.querying.serializers.policies import serialize_escalations
 from tasks_service.querying.serializers.tasks import (
@@ -19,6 +18,7 @@ from tasks_service.querying.serializers.tasks import (
 from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Task
+from tasks_service.store.schemas import trackops
 from tasks_service.store.schemas.tasks import (
     MAX_LABEL_LENGTH,
     NOTE_READONLY,
@@ -29,8 +29,6 @@ from tasks_service.store.schemas.tasks import (
     PredecessorCreate,
     SuccessorCreate,
     TaskCreate,
-    TaskUpdate,
-    task_create_model,
 )
 from web.http import (
     actor,
@@ -52,10 +50,9 @@ def create_task() -> Response:
 
 
 def parse_task_create(readonly: frozenset[str] = TASK_READONLY) -> TaskCreate:
-    """A create body, ``{...}`` or ``{"task": {...}}``, held to its shape (a template's
-    fills what it does not give: ``task_create_model``)."""
-    body = json_body("task")
-    return validate(task_create_model(body), body, readonly)
+    """A create body, ``{...}`` or ``{"task": {...}}``, 4me's or Trackops' (``title``,
+    ``users_list``...: ``store.schemas.trackops``), held to its shape."""
+    return trackops.validate_create(json_body("task"), readonly)
 
 
 def task_page(
@@ -98,7 +95,7 @@ def get_task(task_id: int) -> Response:
 
 @bp.route("/tasks/<id:task_id>", methods=["PATCH", "PUT"])
 def update_task(task_id: int) -> Response:
-    data = parse_body(TaskUpdate, TASK_UPDATE_READONLY, wrapper="task")
+    data = trackops.validate_update(json_body("task"), TASK_UPDATE_READONLY)
     return submit("task.update", payload(data), target_id=task_id)
 
 

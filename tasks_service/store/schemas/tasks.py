@@ -8,23 +8,28 @@ create takes and makes subject and category required. ``TaskPublic`` is the REST
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StringConstraints,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.assignments import CompletionRule
 from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
 from tasks_service.core.validation import (
+    FIRST_YEAR,
+    LAST_YEAR,
     EffortMinutes,
     Id,
     InputModel,
@@ -74,7 +79,47 @@ PersonIds = Annotated[list[Id], Field(max_length=100)]
 RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=100)]
 #: Box's item (a file of theirs: this service keeps its id as a reference).
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """A day is a ``"YYYY-MM-DD"`` string (pydantic would also read a number as a Unix
+    time, and a date-time at midnight as its day); a ``date`` from the Python API."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("invalid_date", 'must be a date "YYYY-MM-DD"')
+    return value
+
+
+def _in_our_years(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "out_of_range", f"must be between the years {FIRST_YEAR} and {LAST_YEAR}"
+        )
+    return value
+
+
+#: A day without a time (Trackops' ``due_on``).
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_our_years)]
 _AddressLine = Annotated[str, StringConstraints(max_length=255), OneLine]
+
+
+def _zip_code(value: Any) -> str | int:
+    """A zip or postal code as given: a text, or a whole number (Trackops' example sends
+    80202), of up to 20 characters or digits. One check for both, so that an error
+    names ``address.zip`` rather than each type it might have been."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PydanticCustomError("invalid_type", "must be a text or a whole number")
+    if isinstance(value, int) and value < 0:
+        raise PydanticCustomError("invalid_value", "a number cannot be negative")
+    if len(str(value)) > 20:
+        raise PydanticCustomError("too_long", "should have at most 20 characters")
+    return value
+
+
+#: (``OneLine`` runs first: it refuses control characters in a text.)
+ZipCode = Annotated[str | int, PlainValidator(_zip_code), OneLine]
 
 
 class Address(InputModel):
@@ -86,7 +131,7 @@ class Address(InputModel):
     city: _AddressLine | None = None
     # "the 2 or 3 character state or province code"; empty when it does not apply
     state: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]{2,3})?$")] | None = None
-    zip: Annotated[str, StringConstraints(max_length=20), OneLine] | StrictInt | None = None
+    zip: ZipCode | None = None
     country: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{2})?$")] | None = None
 
 
@@ -106,9 +151,15 @@ class TaskUpdate(InputModel):
     start_at: Moment | None = None
     waiting_until: Moment | None = None
     due_at: Moment | None = None
+    # Trackops' due date, a day: due at its end in the zone of the task's calendar
+    # (``commands.task_commands.due_on_as_due_at``); ``due_at`` written another way.
+    due_on: Day | None = None
     alert_at: Moment | None = None
     urgent: StrictBool = None  # type: ignore[assignment]
     work_hours_are_24x7: StrictBool = None  # type: ignore[assignment]
+    # The calendar chosen for the task itself (Trackops' ``calendar_id``): it comes before
+    # its team's, workflow's and account's (the one in use is shown as ``calendar``).
+    calendar_id: Id | None = None
     source: Source | None = None
     source_id: SourceId | None = Field(default=None, alias="sourceID")
     custom_fields: dict[str, Any] | None = None
@@ -130,6 +181,16 @@ class TaskUpdate(InputModel):
     subject_id: Id | None = None
     case_service_id: Id | None = None
     address: Address | None = None
+
+    @model_validator(mode="after")
+    def _one_due_date(self) -> TaskUpdate:
+        if {"due_on", "due_at"} <= self.model_fields_set:
+            raise PydanticCustomError(
+                "invalid_value",
+                "due_on (a day) and due_at (a moment) set the same due date: send one",
+                {"field": "due_on"},
+            )
+        return self
 
 
 class TaskCreate(TaskUpdate):

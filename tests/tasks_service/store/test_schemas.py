@@ -176,11 +176,11 @@ def test_every_shown_field_is_writable_or_refused_as_readonly(public, writable, 
 
 def test_every_writable_task_field_is_applied() -> None:
     """A writable field is copied onto the task (``PLAIN_FIELDS``, derived), decided
-    (status, assignee), or written apart (labels, note, the workflow, its links in the
-    plan, the template that fills it, the people given an assignment each): none is
-    dropped."""
-    handled = {"status", "team_id", "member_id", "labels", "note", "workflow_id"}
-    handled |= {"predecessor_ids", "successor_ids", "template_id", "assignee_ids"}
+    (status, assignee, the calendar chosen for it), or written apart (labels, note, the
+    workflow, its links in the plan, the template that fills it, the people given an
+    assignment each, ``due_on`` as ``due_at``): none is dropped."""
+    handled = {"status", "team_id", "member_id", "calendar_id", "labels", "note", "workflow_id"}
+    handled |= {"predecessor_ids", "successor_ids", "template_id", "assignee_ids", "due_on"}
     assert set(TaskCreate.model_fields) <= set(PLAIN_FIELDS) | handled
     assert not set(PLAIN_FIELDS) & handled
 
