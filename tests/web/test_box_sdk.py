@@ -5,9 +5,6 @@ SDK's errors from Box's error shape; deletes."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 from box_sdk_gen import (
     BaseUrls,
@@ -23,26 +20,13 @@ from box_sdk_gen import (
     TaskAssignmentResolutionStateField,
     UpdateTaskAssignmentByIdResolutionState,
 )
-from flask import Flask
-from werkzeug.serving import make_server
 
 from tasks_service.core.settings import Settings
 from tasks_service.identity.accounts import do_create_token
 from tasks_service.store.db import session_scope
-from tests.helpers import AccountInfo, Api, ProcessGroup
+from tests.helpers import AccountInfo, Api
 
 FILE = "11446498"
-
-
-@pytest.fixture(scope="module")
-def base_url(app: Flask, worker: ProcessGroup) -> Iterator[str]:
-    """The app served over HTTP on a free port (a thread of this process)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
 
 
 def _client(base_url: str, token: str) -> BoxClient:

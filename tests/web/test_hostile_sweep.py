@@ -158,6 +158,11 @@ def test_a_route_that_is_not_a_list_takes_no_query(admin: Api) -> None:
         "/v1/people/me?fields=id",
     ):
         assert_error(admin.get(path), 400, "invalid_query", path.rpartition("?")[2].split("=")[0])
+    # paging pages nothing on a record, and is let be (the Xurrent SDK sends it with
+    # every GET); a bad value of it is not
+    assert admin.get(f"/v1/teams/{team['id']}?per_page=100").status_code == 200
+    for bad in ("per_page=0", "per_page=101", "page=x", "per_page=1&per_page=2"):
+        assert_error(admin.get(f"/v1/teams/{team['id']}?{bad}"), 400, "invalid_query")
     before = admin.get("/v1/teams").get_json()
     assert_error(admin.post("/v1/teams?foo=bar", json={"name": "QP"}), 400, "invalid_query", "foo")
     changed = admin.patch(f"/v1/teams/{team['id']}?foo=bar", json={"name": "Renamed"})
