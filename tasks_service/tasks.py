@@ -50,7 +50,6 @@ from tasks_service.querying.filters import QueryError
 from tasks_service.querying.lists import task_list_conditions
 from tasks_service.querying.paging import parse_list
 from tasks_service.querying.resources import TASK_QUERY, TASK_TRACKOPS, TASK_VIEWS
-from tasks_service.schedule.calendar_store import end_of_day
 from tasks_service.schedule.timing import has_assignee
 from tasks_service.store import lookups, models
 from tasks_service.store.db import session_scope
@@ -145,20 +144,13 @@ def _assignee_fields(assignee: Person | Team | None) -> dict[str, int | None]:
     )
 
 
-def _due_day(due: date | datetime | None) -> date | None:
-    """A date alone (not a datetime): the end of that day in the task's calendar zone,
-    which only the transaction can tell (it depends on the team, workflow, account)."""
-    return due if isinstance(due, date) and not isinstance(due, datetime) else None
-
-
-@dataclass(frozen=True)
-class _TaskToBe:
-    """The fields of a task about to be created or changed that decide its calendar."""
-
-    account_id: int
-    team_id: int | None
-    workflow_id: int | None
-    work_hours_are_24x7: bool
+def _due_fields(due: date | datetime | None) -> dict[str, str]:
+    """Canvas's ``due``: a datetime is ``due_at``; a date alone is ``due_on``, the end of
+    that day in the task's calendar zone, which only the transaction can tell (it
+    depends on the calendar chosen, the team, workflow, account)."""
+    if due is None:
+        return {}
+    return {"due_at" if isinstance(due, datetime) else "due_on": due.isoformat()}
 
 
 def _into(task: Task | int, fresh: Task) -> Task:
@@ -193,18 +185,11 @@ def create_task(
     body.update(_assignee_fields(assignee))
     if labels is not None:
         body["labels"] = list(labels)
-    due_day = _due_day(due)
-    if due is not None and due_day is None:
-        body["due_at"] = due.isoformat()
+    body.update(_due_fields(due))
     if patient is not None:
         body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
     data = validate(TaskCreate, body)
     with session_scope(ctx.settings) as session:
-        if due_day is not None:
-            to_be = _TaskToBe(
-                ctx.account_id, data.team_id, data.workflow_id, bool(data.work_hours_are_24x7)
-            )
-            data = data.model_copy(update={"due_at": end_of_day(session, to_be, due_day)})
         outbox = Outbox(ctx.settings)
         row = task_commands.do_create_task(session, outbox, ctx.account_id, creator.id, data)
         return _snapshot(session, row)
@@ -227,12 +212,12 @@ def _update(
     body: dict[str, Any],
     *,
     merge_custom_fields: bool = False,
-    due_day: date | None = None,
 ) -> Task:
     """Change an open task, in one transaction: validated, locked once, checked open,
     changed. ``merge_custom_fields``: the ``custom_fields`` sent are merged into the
-    task's own, read under the same lock (a concurrent change is not lost). ``due_day``:
-    due at the end of that day in the zone of the calendar the task will have."""
+    task's own, read under the same lock (a concurrent change is not lost). A
+    ``due_on`` (a day) is due at the end of that day in the zone of the calendar the
+    task will have (``task_commands.due_on_as_due_at``)."""
     ctx = current()
     person_id = _actor_id(None)
     changes = provided(validate(TaskUpdate, body))
@@ -241,11 +226,7 @@ def _update(
         _require_open(row, action)
         if merge_custom_fields:
             changes["custom_fields"] = {**(row.custom_fields or {}), **changes["custom_fields"]}
-        if due_day is not None:
-            decides = ("team_id", "workflow_id", "work_hours_are_24x7")
-            after = {key: changes.get(key, getattr(row, key)) for key in decides}
-            to_be = _TaskToBe(row.account_id, **after)
-            changes["due_at"] = end_of_day(session, to_be, due_day)
+        task_commands.due_on_as_due_at(session, row, changes)
         outbox = Outbox(ctx.settings)
         predecessors = changes.pop("predecessor_ids", None)
         successors = changes.pop("successor_ids", None)
@@ -274,12 +255,10 @@ def update_task(
     body: dict[str, Any] = dict(fields)
     if title is not None:
         body["subject"] = title
-    due_day = _due_day(due)
-    if due is not None and due_day is None:
-        body["due_at"] = due.isoformat()
+    body.update(_due_fields(due))
     if patient is not None:
         body["custom_fields"] = {**(body.get("custom_fields") or {}), "patient": _plain(patient)}
-    return _update(task, "update", body, merge_custom_fields=patient is not None, due_day=due_day)
+    return _update(task, "update", body, merge_custom_fields=patient is not None)
 
 
 def add_task_labels(task: Task | int, label_names: Iterable[str]) -> Task:

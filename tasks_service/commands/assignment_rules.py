@@ -21,7 +21,8 @@ from tasks_service.core.assignments import (
     Tally,
     follow_task,
 )
-from tasks_service.core.statuses import TaskStatus
+from tasks_service.core.errors import field_error
+from tasks_service.core.statuses import TaskCategory, TaskStatus
 from tasks_service.identity.audience import recipients
 from tasks_service.notify.message import Message
 from tasks_service.notify.outbox import Outbox
@@ -116,3 +117,15 @@ def remind(session: Session, task: Task, moment: datetime) -> None:
         )
         .values(reminded_at=moment)
     )
+
+
+def check_kind(task: Task, category: TaskCategory | str) -> None:
+    """A task with assignments keeps its kind: an approval task's approvals are no
+    work assignments (their decisions would mean nothing). Raises: TaskValidationError."""
+    if task.assignee_count and AssignmentKind.of(category) != AssignmentKind.of(task.category):
+        raise field_error(
+            "category",
+            "has_assignments",
+            f"task #{task.id} has people with their own part as a "
+            f"{AssignmentKind.of(task.category).value} task: remove them first",
+        )

@@ -51,6 +51,8 @@ def _task_create(session: Session, outbox: Outbox, op: Operation) -> dict[str, A
         data,
         workflow_id=op.payload.get("workflow_id"),
         operation_id=op.id,
+        # a refused person is named as the client sent them (Trackops' ``users_list``)
+        people_field=op.payload.get("sent_as", {}).get("assignee_ids", "assignee_ids"),
     )
     return _task_answer(session, outbox, op, task)
 

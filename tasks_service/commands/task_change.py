@@ -140,6 +140,8 @@ def apply_task_change(
         phases.check_phase(session, task.account_id, task.workflow_id, changes["phase_id"])
     if "failure_task_id" in changes:
         plan_rules.check_failure_task(session, task, changes["failure_task_id"])
+    if "category" in changes:
+        assignment_rules.check_kind(task, changes["category"])
     if "calendar_id" in changes:
         chosen = changes["calendar_id"]
         lookups.check_ref(session, CalendarRow, task.account_id, chosen, "calendar_id")

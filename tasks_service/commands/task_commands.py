@@ -45,9 +45,12 @@ def do_create_task(
     made_from: int | None = None,
     start: bool = False,
     into: Task | None = None,
+    people_field: str = "assignee_ids",
 ) -> Task:
-    """Create a task (in a workflow, or standalone). For a workflow template's plan,
-    put into a workflow being created: ``planned_predecessors``, its predecessors in the
+    """Create a task (in a workflow, or standalone), with an assignment for each of
+    ``assignee_ids`` (``people_field``: what the client called them, for a refusal).
+    For a workflow template's plan, put into a workflow being created:
+    ``planned_predecessors``, its predecessors in the
     plan (checked when it was saved), stored as they are; ``made_from``, its task
     template (its fields are in ``data`` already); ``start``: nothing will hold it once
     the plan is whole, so it is assigned (if it has an assignee) as it is made;
@@ -87,6 +90,8 @@ def do_create_task(
     predecessors = changes.pop("predecessor_ids", None)
     successors = changes.pop("successor_ids", None)
     people = changes.pop("assignee_ids", None) or []
+    # a status that needs someone to be with (assigned...) waits for the people
+    later = changes.pop("status", None) if people else None
     noted: dict[str, list[Any]] = {}
     if planned_predecessors:
         # its workflow is being created, which holds it: linked once it is made
@@ -118,12 +123,40 @@ def do_create_task(
     )
     if planned_predecessors:
         workflow_plan.add_planned_links(session, made, planned_predecessors)
-    for person in dict.fromkeys(people):
-        assignee = assignments.Assignee(person, field="assignee_ids")
-        assignments.do_add_assignment(
-            session, outbox, account_id, person_id, made.id or 0, assignee, operation_id
+    if people:
+        made = _with_people(
+            session, outbox, made, people, later, person_id, operation_id, people_field
         )
     return made
+
+
+def _with_people(
+    session: Session,
+    outbox: Outbox,
+    task: Task,
+    people: list[int],
+    status: TaskStatus | None,
+    person_id: int | None,
+    operation_id: int | None,
+    field: str,
+) -> Task:
+    """Give each of ``people`` an assignment of the new task (it is assigned with the
+    first, unless something holds it), then move it to the ``status`` it was created
+    with, if any."""
+    for person in dict.fromkeys(people):
+        assignments.do_add_assignment(
+            session,
+            outbox,
+            task.account_id,
+            person_id,
+            task.id or 0,
+            assignments.Assignee(person, field=field),
+            operation_id,
+        )
+    if status is None or status == task.status:
+        return task
+    changes = {"status": status}
+    return apply_task_change(session, outbox, task, person_id, changes, "update", operation_id)
 
 
 def _from_template(session: Session, account_id: int, data: TaskCreate) -> TaskCreate:
@@ -199,7 +232,15 @@ def do_update_task(
     decided = assignments.decide_on_task(session, outbox, task, person_id, changes, operation_id)
     if decided is not None:
         return decided
-    return apply_task_change(session, outbox, task, person_id, changes, action, operation_id)
+    task = apply_task_change(session, outbox, task, person_id, changes, action, operation_id)
+    if _RULES.intersection(changes):
+        # fewer decisions may be enough now: the task may be decided already
+        task = assignments.settle(session, outbox, task, person_id, operation_id)
+    return task
+
+
+#: What decides how many of a task's people must decide (``core.assignments.Tally``).
+_RULES = frozenset({"completion_rule", "required_approvals"})
 
 
 def do_link_tasks(

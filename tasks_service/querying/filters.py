@@ -329,7 +329,8 @@ def contains(name: str, column: Any) -> Callable[[str], ColumnElement[bool]]:
 
 
 def equals(spec: FieldSpec) -> Callable[[str], ColumnElement[bool]]:
-    """A plain equality parameter under another name (Trackops' ``user`` for ``member``)."""
+    """A plain equality parameter under another name (Trackops' ``case`` for the task's
+    ``casefile_id``; its ``user``, with a condition of its own)."""
     return lambda text: parse_condition(spec, text)
 
 

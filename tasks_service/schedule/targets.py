@@ -32,6 +32,8 @@ TARGET_INPUTS = (
     "start_at",
     "team_id",
     "work_hours_are_24x7",
+    "chosen_calendar_id",
+    "due_at",  # the target of a task without a planned duration
 )
 
 
@@ -47,15 +49,14 @@ def clock_start(task: Timed) -> datetime | None:
 
 
 def completion_target(task: Timed, calendar: Calendar) -> datetime | None:
-    """The target, or None: not being worked, no planned duration, or clock stopped."""
+    """The target, or None: not being worked, or clock stopped. Without a planned
+    duration it is the task's ``due_at``, if any (Trackops' tasks have a due date and no
+    duration: their deadline is what they are to be done by)."""
     begin = clock_start(task)
-    if (
-        task.status not in ACTIVE
-        or task.status == TaskStatus.waiting_for_customer
-        or begin is None
-        or task.planned_duration is None
-    ):
+    if task.status not in ACTIVE or task.status == TaskStatus.waiting_for_customer or begin is None:
         return None
+    if task.planned_duration is None:
+        return task.due_at
     planned = timedelta(minutes=task.planned_duration)
     return calendar.add_service_time(begin, planned + stood_still(task))
 

@@ -557,3 +557,22 @@ def test_the_webhook_names_the_assignee(
     assert sorted(p["assignee"]["id"] for p in payloads) == [ann.id, bob.id]
     assert sum(row.webhook_id is None for row in rows) == 2
     assert all(p["data"]["id"] == task["id"] for p in payloads)
+
+
+def test_the_rule_and_the_kind_of_a_task_with_people(api: Api, people: list[Person]) -> None:
+    """A lower quorum (or ``any_assignee``) decides a task whose approvals reach it
+    already; a task with people keeps its kind."""
+    ann, bob, _cid = people
+    task = _approval_task(api, [ann, bob], required_approvals=2)
+    _ok(_decide(ann, task, "approved"))
+    lowered = _ok(api.patch(f"/v1/tasks/{task['id']}", json={"required_approvals": 1}))
+    assert lowered["status"] == "approved"
+    assert _states(api, task) == ["approved", "canceled"]
+    work = _work_task(api, [ann, bob])
+    _ok(_decide(bob, work, "completed"))
+    anyone = _ok(api.patch(f"/v1/tasks/{work['id']}", json={"completion_rule": "any_assignee"}))
+    assert anyone["status"] == "completed"
+    other = _work_task(api, [ann])
+    refused = api.patch(f"/v1/tasks/{other['id']}", json={"category": "approval"})
+    assert_error(refused, 422, "validation_failed", "category")
+    assert _task(api, other)["category"] == "implementation"

@@ -9,12 +9,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from tasks_service.core.settings import Settings
 from tasks_service.schedule.calendar import Calendar
-from tests.helpers import Api, error_fields, make_account, wait_for
+from tests.helpers import Api, assert_error, error_fields, make_account, wait_for
 
 #: 001's "Example New Task Request", character for character; only its ids are this
 #: account's (``_example``): the calendar and the three people are made first.
@@ -79,7 +78,8 @@ def test_the_example_request_works_as_written(api: Api) -> None:
         "instructions": "this is a test task from the API",
         "category": "implementation",  # a Trackops body needs none
         "planned_duration": None,
-        "completion_target_at": None,
+        # without a planned duration, its due date is its target
+        "completion_target_at": "2023-02-15T06:59:59Z",
         "due_at": "2023-02-15T06:59:59Z",  # the end of 2023-02-14 in Denver (MST)
         "alert_at": "2023-02-01T00:00:00Z",  # a date alone: midnight UTC
         "calendar": {"id": calendar["id"], "name": "Denver office"},
@@ -164,11 +164,6 @@ def test_a_calendar_change_recomputes_the_tasks_that_chose_it(api: Api) -> None:
     assert moved["completion_target_at"] != task["completion_target_at"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schedule/targets.py: TARGET_INPUTS needs chosen_calendar_id, so that a change "
-    "of the chosen calendar alone recomputes the calendar in use and the target",
-)
 def test_choosing_a_calendar_later_moves_the_target(api: Api) -> None:
     denver = _ok(api.post("/v1/calendars", json=DENVER), 201)
     task = api.create_task(member_id=api.create_person("Dee", "dee@t.example")["id"])
@@ -238,3 +233,24 @@ def test_wrong_fields_are_refused_by_their_trackops_names(
     task = api.create_task()
     patched = api.patch(f"/v1/tasks/{task['id']}", json={"title": "", "users_list": [1]})
     assert error_fields(patched) == [("users_list", "readonly"), ("title", "too_short")]
+
+
+def test_people_of_users_list_at_create(api: Api, settings: Settings) -> None:
+    """A Trackops status that needs someone (``needs_action``) is taken with the people
+    the task is made with; a person who is not the account's is refused naming
+    ``users_list``, and no task is made."""
+    ann, bob = _people(api, "Fay", "Gus")
+    body = {"task": {"title": "Serve papers", "users_list": [ann, bob], "status": "needs_action"}}
+    made = _ok(api.post("/v1/tasks", json=body), 201)
+    assert made["status"] == "assigned"
+    assert [a["person"]["id"] for a in _ok(api.get(f"/v1/tasks/{made['id']}/assignments"))] == [
+        ann,
+        bob,
+    ]
+    other = make_account(settings, "elsewhere")
+    theirs = Api(api.client, other.token, other.slug).create_person("Zed", "zed@e.example")
+    before = _ids(api, "per_page=100")
+    refused = api.post("/v1/tasks", json={"task": {"title": "X", "users_list": [theirs["id"]]}})
+    body = assert_error(refused, 404, "not_found")
+    assert body["field"] == "users_list"
+    assert _ids(api, "per_page=100") == before

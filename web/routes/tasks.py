@@ -3,6 +3,8 @@ escalations."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response
 
 from tasks_service.core.errors import NotFound
@@ -28,7 +30,6 @@ from tasks_service.store.schemas.tasks import (
     NoteCreate,
     PredecessorCreate,
     SuccessorCreate,
-    TaskCreate,
 )
 from web.http import (
     actor,
@@ -46,13 +47,17 @@ bp = Blueprint("tasks", __name__)
 
 @bp.post("/tasks")
 def create_task() -> Response:
-    return submit("task.create", payload(parse_task_create()))
+    return submit("task.create", task_create_payload())
 
 
-def parse_task_create(readonly: frozenset[str] = TASK_READONLY) -> TaskCreate:
+def task_create_payload(readonly: frozenset[str] = TASK_READONLY, **extra: Any) -> dict[str, Any]:
     """A create body, ``{...}`` or ``{"task": {...}}``, 4me's or Trackops' (``title``,
-    ``users_list``...: ``store.schemas.trackops``), held to its shape."""
-    return trackops.validate_create(json_body("task"), readonly)
+    ``users_list``...: ``store.schemas.trackops``), held to its shape, as an operation's
+    payload (with the names the client sent, for a refusal by the command)."""
+    body = json_body("task")
+    data = trackops.validate_create(body, readonly)
+    named = trackops.sent_as(body)
+    return payload(data, **extra, **({"sent_as": named} if named else {}))
 
 
 def task_page(

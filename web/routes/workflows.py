@@ -25,7 +25,7 @@ from web.http import (
     parse_body,
     settings,
 )
-from web.routes.tasks import parse_task_create, task_page
+from web.routes.tasks import task_create_payload, task_page
 from web.submit import payload, submit
 
 bp = Blueprint("workflows", __name__)
@@ -73,7 +73,7 @@ def list_workflow_tasks(workflow_id: int) -> Response:
 
 @bp.post("/workflows/<id:workflow_id>/tasks")
 def create_workflow_task(workflow_id: int) -> Response:
-    data = parse_task_create(TASK_READONLY | {"workflow_id"})
+    body = task_create_payload(TASK_READONLY | {"workflow_id"}, workflow_id=workflow_id)
     with session_scope(settings(), write=False) as session:
         lookups.get(session, Workflow, actor().account_id, workflow_id)  # 404 before accepting
-    return submit("task.create", payload(data, workflow_id=workflow_id))
+    return submit("task.create", body)

@@ -72,6 +72,13 @@ def validate_create(body: Any, readonly: frozenset[str] = frozenset()) -> TaskCr
     return _validated(task_create_model(data), data, readonly, sent_as, errors)
 
 
+def sent_as(body: Any) -> dict[str, str]:
+    """For each field a body sent under Trackops' name, that name (ours -> theirs):
+    what a refusal by the command (a person of ``users_list`` who is not the
+    account's) names the field by."""
+    return _read(body)[1]
+
+
 def validate_update(body: Any, readonly: frozenset[str] = frozenset()) -> TaskUpdate:
     """A change, in 4me's names or Trackops'. Raises: TaskValidationError, naming the
     fields as sent."""
