@@ -321,13 +321,18 @@ def run_backend(backend: str, n: int, concurrency: int, parts: set[str]) -> list
 
 
 def print_table(results: list[Result]) -> None:
+    if any(r.mode.startswith("baseline") for r in results):
+        _print_creates(results)
+    _print_patches(results)
+
+
+def _print_creates(results: list[Result]) -> None:
     header = (
         f"{'backend':9} {'mode':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x baseline':>10}"
     )
     print(header)
     print("-" * len(header))
     baseline = {r.backend: r.throughput for r in results if r.mode.startswith("baseline")}
-    plain = {r.backend: r for r in results if r.mode == "plain status PATCH"}
     for r in results:
         if r.mode.startswith(("plain", "decision")):
             continue
@@ -338,6 +343,10 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         if r.note:
             print(f"  {r.backend}: {r.note}")
+
+
+def _print_patches(results: list[Result]) -> None:
+    plain = {r.backend: r for r in results if r.mode == "plain status PATCH"}
     if plain:
         header = f"{'backend':9} {'PATCH':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x time':>7} {'x p99':>7}"
         print(f"\n{header}\n{'-' * len(header)}")
@@ -365,7 +374,7 @@ def main() -> None:
     for backend in args.backends.split(","):
         results += run_backend(backend.strip(), args.requests, args.concurrency, parts)
     print(
-        f"\ncreate-task over HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
+        f"\nover HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
         f"2 gunicorn workers x 8 threads, 2 Celery worker processes, {os.cpu_count()} cores"
     )
     print_table(results)
