@@ -72,29 +72,18 @@ class Result:
 def _load(
     url: str, bodies: list[dict], headers: dict[str, str], concurrency: int, expect: int
 ) -> tuple[float, list[float]]:
-    local = {}
-
-    def one(body: dict) -> float:
-        import threading
-
-        session = local.setdefault(threading.get_ident(), requests.Session())
-        started = time.perf_counter()
-        response = session.post(url, json=body, headers=headers, timeout=30)
-        elapsed = time.perf_counter() - started
-        if response.status_code != expect:
-            raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
-        return elapsed
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        latencies = list(pool.map(one, bodies))
-    return time.perf_counter() - started, latencies
+    """POST each body to ``url``, ``concurrency`` at a time."""
+    return _send([(url, body, headers) for body in bodies], concurrency, expect, "POST")
 
 
 def _send(
-    calls: list[tuple[str, dict, dict[str, str]]], concurrency: int, expect: int
+    calls: list[tuple[str, dict, dict[str, str]]],
+    concurrency: int,
+    expect: int,
+    method: str = "PATCH",
 ) -> tuple[float, list[float]]:
-    """PATCH each ``(url, body, headers)``, ``concurrency`` at a time."""
+    """Send each ``(url, body, headers)``, ``concurrency`` at a time: the whole time,
+    and each request's latency."""
     local = {}
 
     def one(call: tuple[str, dict, dict[str, str]]) -> float:
@@ -103,7 +92,7 @@ def _send(
         url, body, headers = call
         session = local.setdefault(threading.get_ident(), requests.Session())
         started = time.perf_counter()
-        response = session.patch(url, json=body, headers=headers, timeout=30)
+        response = session.request(method, url, json=body, headers=headers, timeout=30)
         elapsed = time.perf_counter() - started
         if response.status_code != expect:
             raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")

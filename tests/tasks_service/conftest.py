@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tasks_service import tasks
 from tests.helpers import AccountInfo, World
 
 
@@ -11,3 +12,10 @@ from tests.helpers import AccountInfo, World
 def world(settings, account: AccountInfo) -> World:
     """The test's account as an in-process world, with the clock controlled."""
     return World(settings, account)
+
+
+@pytest.fixture
+def in_account(settings, account: AccountInfo):
+    """The Python API working in the test's account (``tasks.account``)."""
+    with tasks.account(account.slug, settings=settings) as ctx:
+        yield ctx

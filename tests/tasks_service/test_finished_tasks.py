@@ -7,13 +7,6 @@ import pytest
 
 from tasks_service import people, tasks
 from tasks_service.tasks import InvalidTaskStatusError
-from tests.helpers import AccountInfo
-
-
-@pytest.fixture
-def in_account(settings, account: AccountInfo):
-    with tasks.account(account.slug, settings=settings) as ctx:
-        yield ctx
 
 
 def test_a_completed_task_takes_a_comment_and_a_reopen_only(in_account) -> None:

@@ -22,12 +22,6 @@ from tasks_service.tasks import InvalidTaskStatusError, Task, TaskNotFound, Task
 from tests.helpers import AccountInfo, make_account
 
 
-@pytest.fixture
-def in_account(settings, account: AccountInfo):
-    with tasks.account(account.slug, settings=settings) as ctx:
-        yield ctx
-
-
 def test_canvas_usage_example_runs(in_account) -> None:
     # The example at the top of 000, with staff as people.
     people.create_team("Refills")

@@ -9,13 +9,6 @@ import pytest
 from tasks_service import assignments, people, tasks
 from tasks_service.core.errors import Conflict
 from tasks_service.tasks import InvalidTaskStatusError, TaskValidationError
-from tests.helpers import AccountInfo
-
-
-@pytest.fixture
-def in_account(settings, account: AccountInfo):
-    with tasks.account(account.slug, settings=settings) as ctx:
-        yield ctx
 
 
 def test_the_module_example_runs(in_account) -> None:

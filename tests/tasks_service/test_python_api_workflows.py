@@ -9,13 +9,6 @@ import pytest
 from tasks_service import people, tasks, workflows
 from tasks_service.core.errors import NotFound
 from tasks_service.tasks import TaskValidationError
-from tests.helpers import AccountInfo
-
-
-@pytest.fixture
-def in_account(settings, account: AccountInfo):
-    with tasks.account(account.slug, settings=settings) as ctx:
-        yield ctx
 
 
 def test_the_module_example_runs(in_account) -> None:
