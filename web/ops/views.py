@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import TaskError
 from tasks_service.core.validation import validate
+from tasks_service.identity.accounts import Actor
 from tasks_service.notify import delivery, webhooks
 from tasks_service.ops.overview import overview as read_overview
 from tasks_service.store.db import session_scope
@@ -102,9 +103,10 @@ def sign_in() -> BaseResponse:
     if not token.strip():
         return _signin_page(400, "paste an administrator's API token")
     try:
-        auth.admin_for(token)
+        actor = auth.admin_for(token)
     except Refused as refused:
         return _signin_page(refused.status, refused.message)
+    log.info("ops_signed_in", account_id=actor.account_id, person_id=actor.person_id)
     response = redirect(url_for("ops.overview"), 303)
     auth.sign_in(response, token)
     return response
@@ -168,29 +170,37 @@ def _when(moment: datetime | None) -> str:
 # --- the writes -------------------------------------------------------------------------
 
 
+def _written(event: str, actor: Actor, **data: int) -> None:
+    """Who changed what from the page: the log is its audit trail."""
+    log.info(event, account_id=actor.account_id, person_id=actor.person_id, **data)
+
+
 @bp.post("/deliveries/replay")
 def replay_all() -> BaseResponse:
     """``tasks-service timers retry-dead SLUG``: every dead delivery of the account."""
-    account_id = _signed_in().actor.account_id
+    actor = _signed_in().actor
     with session_scope(settings()) as db:
-        count = delivery.do_retry_dead(db, account_id)
+        count = delivery.do_retry_dead(db, actor.account_id)
+    _written("ops_replayed", actor, count=count)
     return redirect(url_for("ops.overview", replayed=count), 303)
 
 
 @bp.post("/webhooks/<id:webhook_id>/replay")
 def replay_webhook(webhook_id: int) -> BaseResponse:
     """``tasks-service timers retry-dead SLUG --webhook ID``."""
-    account_id = _signed_in().actor.account_id
+    actor = _signed_in().actor
     with session_scope(settings()) as db:
-        count = delivery.do_retry_dead(db, account_id, webhook_id)
+        count = delivery.do_retry_dead(db, actor.account_id, webhook_id)
+    _written("ops_replayed", actor, count=count, webhook_id=webhook_id)
     return redirect(url_for("ops.overview", replayed=count, webhook=webhook_id), 303)
 
 
 @bp.post("/webhooks/<id:webhook_id>/enable")
 def enable_webhook(webhook_id: int) -> BaseResponse:
     """``PATCH /v1/webhooks/ID {"disabled": false}``: enabled again, a fresh start."""
-    account_id = _signed_in().actor.account_id
+    actor = _signed_in().actor
     change = validate(WebhookUpdate, {"disabled": False})
     with session_scope(settings()) as db:
-        webhooks.do_update_webhook(db, settings(), account_id, webhook_id, change)
+        webhooks.do_update_webhook(db, settings(), actor.account_id, webhook_id, change)
+    _written("ops_webhook_enabled", actor, webhook_id=webhook_id)
     return redirect(url_for("ops.overview", enabled=webhook_id), 303)
