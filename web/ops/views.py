@@ -65,8 +65,8 @@ def _domain_error(exc: TaskError) -> BaseResponse:
 
 
 def _message(status: int, message: str) -> Response:
-    signed_in = auth.current_session() is not None
-    page = render_template("ops/message.html", status=status, message=message, signed_in=signed_in)
+    # no query here: the refusal may be that the database is away
+    page = render_template("ops/message.html", status=status, message=message)
     return make_response(page, status)
 
 
