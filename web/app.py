@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, Response, request
 from tasks_service.commands.outcomes import OutcomeWatcher
 from tasks_service.core.logs import configure_logging
 from tasks_service.core.settings import Settings, get_settings
-from web import box
+from web import box, openapi, ops
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
 from web.http import (
@@ -117,4 +117,6 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     app.register_blueprint(meta.public)
     app.register_blueprint(v1)
     box.register(app)  # Box's own API under /2.0 (web.box)
+    ops.register(app)  # the operator page, /ops (web.ops)
+    openapi.register(app)  # its description: /v1/openapi.json, /v1/docs (web.openapi)
     return app
