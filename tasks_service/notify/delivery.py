@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 import requests
+import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -36,6 +37,8 @@ from tasks_service.notify.transport.smtp import send_email
 from tasks_service.store import lookups
 from tasks_service.store.db import claim_rows, is_postgres
 from tasks_service.store.models import Delivery, Person, Webhook
+
+log = structlog.get_logger(__name__)
 
 CLAIM_TIMEOUT = timedelta(seconds=60)
 
@@ -146,11 +149,19 @@ class Sender:
         return session
 
     def send(self, delivery: Delivery, hook: Webhook | None) -> Outcome:
-        """One attempt: POST the signed payload, or mail it."""
-        if delivery.channel == DeliveryChannel.email:
-            return send_email(self.settings, delivery)
-        assert hook is not None
-        return http.post(self._http(), self.settings, delivery, hook)
+        """One attempt: POST the signed payload, or mail it. A delivery that cannot even
+        be made (a row whose payload lacks its recipient...) is refused, so that it goes
+        dead on its own: raised, it would end the whole chunk's attempts unrecorded, and
+        every delivery claimed with it would be claimed and lost again, over and over."""
+        try:
+            if delivery.channel == DeliveryChannel.email:
+                return send_email(self.settings, delivery)
+            if hook is None:
+                return Outcome(error="refused: the delivery's webhook is gone")
+            return http.post(self._http(), self.settings, delivery, hook)
+        except Exception as exc:
+            log.exception("delivery_unsendable", delivery_id=delivery.id)
+            return Outcome(error=f"refused: cannot be sent: {type(exc).__name__}: {exc}"[:255])
 
     def send_all(self, claims: list[Claimed], stale_after: timedelta) -> list[Attempt]:
         """One attempt for each claimed delivery. A delivery whose claim could go stale

@@ -10,7 +10,7 @@ import time_machine
 from sqlmodel import select
 
 from tasks_service.core.settings import Settings
-from tasks_service.core.statuses import DeliveryState
+from tasks_service.core.statuses import DeliveryChannel, DeliveryState
 from tasks_service.notify.delivery import (
     Sender,
     claimed,
@@ -141,3 +141,25 @@ def test_attempts_recorded_pending_after_a_backoff_then_dead(world: World) -> No
     with session_scope(world.settings, write=False) as session:
         stored = session.get(Delivery, delivery_id)
     assert (stored.state, stored.attempts, stored.last_status) == ("dead", 3, 410)
+
+
+def test_a_delivery_that_cannot_be_made_is_refused_not_raised(world: World) -> None:
+    """An email row without its recipient (written by hand, or by an older version):
+    the attempt is a final refusal, so the delivery goes dead on its own; raised, it
+    would end its whole chunk's attempts, and they would be claimed again forever."""
+    broken = Delivery(
+        account_id=world.account.account_id,
+        channel=DeliveryChannel.email,
+        key="broken",
+        event="task.assigned",
+        payload={"subject": "no recipient"},
+    )
+    with Sender(world.settings) as sender:
+        outcome = sender.send(broken, None)
+        assert outcome.refused
+        assert outcome.error is not None
+        assert "KeyError" in outcome.error
+        webhook_gone = Delivery(
+            account_id=world.account.account_id, key="gone", event="task.created"
+        )
+        assert sender.send(webhook_gone, None).refused
