@@ -68,7 +68,11 @@ def _output(path: str, fmt: str) -> Iterator[IO[str]]:
         return
     target = Path(path)
     try:
-        with target.open("w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+        opened = target.open("w", encoding="utf-8", newline="" if fmt == "csv" else None)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with opened as out:
             yield out
     except BaseException:
         target.unlink(missing_ok=True)
@@ -135,6 +139,8 @@ def tasks_import(slug: str, file: str, fmt: str | None, chunk_size: int, as_json
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from None
     chosen = fmt or detect_format(None if file == "-" else file, text)

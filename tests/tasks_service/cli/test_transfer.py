@@ -27,7 +27,8 @@ from tasks_service.core.settings import Settings, get_settings
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Operation, Task, TaskEvent, TaskLabel, Timer
 from tasks_service.transfer import IGNORED
-from tests.helpers import AccountInfo, World, make_account, settings_env
+from tests.helpers import AccountInfo, World, make_account, settings_env, wait_for
+from workers.app import Submitter
 
 ROUND_TRIP = 10_000
 
@@ -353,3 +354,79 @@ def test_files_that_cannot_be_read_import_nothing(
     assert _tasks_of(settings, account) == []
     missing = tasks_cli(settings, "import", "no-such-account", str(tmp_path / "object.json"))
     assert (missing.exit_code, "no account" in missing.stderr) == (1, True)
+
+
+def test_an_import_chunk_is_a_durable_command_that_a_worker_applies(
+    settings: Settings, account: AccountInfo, worker
+) -> None:
+    """Were the command to stop between storing a chunk and applying it, the recovery
+    sweep would hand the operation to a worker: the worker applies it the same way."""
+    bodies = [
+        {"row": 1, "body": {"subject": "By a worker", "category": "automation", "sourceID": "w1"}},
+        {"row": 2, "body": {"subject": "Refused", "category": "implementation", "team_id": 999999}},
+    ]
+    with session_scope(settings) as session:
+        op = Operation(
+            account_id=account.account_id,
+            person_id=account.admin_id,
+            kind="task.import",
+            payload={"rows": bodies},
+        )
+        session.add(op)
+        session.flush()
+        op_id = op.id
+    Submitter(settings).submit(op_id)
+
+    def finished() -> Operation | None:
+        with session_scope(settings, write=False) as session:
+            row = session.get(Operation, op_id)
+            return row if row.status != "pending" else None
+
+    done = wait_for(finished, timeout=60, what="the worker to apply the import")
+    assert done.status == "succeeded"
+    [(row, task_id)] = done.result["created"]
+    assert done.result["refused"] == [
+        {
+            "row": 2,
+            "errors": [{"field": "team_id", "code": "not_found", "message": "no team 999999"}],
+        }
+    ]
+    assert [(t.id, t.subject, t.source_id) for t in _tasks_of(settings, account)] == [
+        (task_id, "By a worker", "w1")
+    ]
+    assert row == 1
+
+
+def test_refusals_among_many_rows_leave_the_others_in_file_order(
+    settings: Settings, account: AccountInfo, tmp_path: Path
+) -> None:
+    """A chunk with refusals here and there: each refused row alone is left out; the
+    rows around it are created, in the file's order (ids ascending with the rows)."""
+    bad = {2, 3, 7, 15, 16, 17, 30, 39}
+    rows = [
+        {
+            "subject": f"Row {n}",
+            "category": "implementation",
+            "sourceID": f"r{n}",
+            "labels": ["tagged"] if n % 4 == 0 else [],
+            **({"team_id": 999999} if n in bad else {}),
+        }
+        for n in range(1, 41)
+    ]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(rows))
+    _result, lines = _import(settings, account.slug, path, "--chunk-size", "16")
+    assert lines[0] == f"40 rows: {40 - len(bad)} created, 0 already there, {len(bad)} refused"
+    assert [line.split(":")[0] for line in lines[1:]] == [f"row {n} (line 1)" for n in sorted(bad)]
+    made = _tasks_of(settings, account)
+    assert [t.subject for t in made] == [f"Row {n}" for n in range(1, 41) if n not in bad]
+    with session_scope(settings, write=False) as session:
+        ids = [t.id for t in made]
+        labelled = session.exec(select(TaskLabel.task_id).where(col(TaskLabel.task_id).in_(ids)))
+        assert sorted(labelled) == [t.id for t in made if int(t.subject.split()[1]) % 4 == 0]
+        created = session.exec(
+            select(func.count()).where(
+                col(TaskEvent.task_id).in_(ids), col(TaskEvent.action) == "created"
+            )
+        ).one()
+    assert created == len(made)
