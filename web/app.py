@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, Response, request
 from tasks_service.commands.outcomes import OutcomeWatcher
 from tasks_service.core.logs import configure_logging
 from tasks_service.core.settings import Settings, get_settings
-from web import box, openapi, ops
+from web import box, observe, openapi, ops
 from web.auth import authenticate_request
 from web.errors import ApiError, register_error_handlers
 from web.http import (
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, submitter: Submitter | None = N
     app.extensions["submitter"] = submitter or Submitter(settings)
     app.extensions["outcomes"] = OutcomeWatcher(settings)
     register_error_handlers(app)
+    observe.install(app)  # first: the request id is there for every hook's refusals
 
     @app.before_request
     def _head_within_limits() -> None:

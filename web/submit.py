@@ -49,6 +49,7 @@ from tasks_service.store.db import session_scope
 from tasks_service.store.models import Operation
 from web.errors import ApiError, error_response, status_for
 from web.http import json_response, settings
+from web.observe import request_id
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +93,7 @@ def payload(model: BaseModel, **extra: Any) -> dict[str, Any]:
 
 def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> Response:
     actor = g.actor
+    structlog.contextvars.bind_contextvars(account=actor.account_id)
     key = _idempotency_key()
     fingerprint = request_fingerprint(request.method, request.path, payload) if key else None
     token = secrets.token_hex(16)
@@ -107,6 +109,7 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
                 key,
                 fingerprint,
                 submit_token=token,
+                request_id=request_id(),
             )
     except DATABASE_DOWN:
         # The commit (or a statement before it) lost its connection: the row may be
@@ -121,6 +124,7 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
     if replayed:
         return outcome_response(op)
     assert op.id is not None
+    log.info("operation.accepted", operation_id=op.id, kind=kind, **_task_of(op))
     try:
         current_app.extensions["submitter"].submit(op.id)
     except Exception as exc:
@@ -146,6 +150,10 @@ def submit(kind: str, payload: dict[str, Any], target_id: int | None = None) -> 
     if not (recovered or _wants_async()) and _attended():
         op = _wait(op)
     return outcome_response(op)
+
+
+def _task_of(op: Operation) -> dict[str, int]:
+    return {"task_id": op.target_id} if op.target_type == "task" and op.target_id else {}
 
 
 def _stored_after_all(account_id: int, token: str) -> Operation | None:

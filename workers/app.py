@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.transport.redis import PRIORITY_STEPS
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from tasks_service.core.settings import Settings, get_settings
 from tasks_service.store.background import RECOMPUTE
@@ -137,7 +141,9 @@ class Submitter:
     """What the web uses to hand an accepted operation to the workers."""
 
     def __init__(self, settings: Settings | None = None, celery: Celery | None = None) -> None:
-        self.celery = celery or make_celery(settings)
+        self.settings = settings or get_settings()
+        self.celery = celery or make_celery(self.settings)
+        self._depths: QueueDepths | None = None
 
     def submit(self, operation_id: int) -> None:
         self.celery.send_task(APPLY_OPERATION, args=[operation_id], queue=COMMANDS_QUEUE)
@@ -164,3 +170,70 @@ class Submitter:
             with connection.channel() as channel:
                 declared = channel.queue_declare(COMMANDS_QUEUE, durable=True, auto_delete=False)
                 return int(declared.message_count)
+
+    def queue_depths(self) -> dict[str, int]:
+        """``{queue: messages waiting}`` for each of the workers' queues, read without
+        declaring anything (metrics, the operator page). Raises if the broker cannot
+        be reached."""
+        if self._depths is None:
+            self._depths = QueueDepths(self.settings)
+        return self._depths.read()
+
+
+class QueueDepths:
+    """The queues' lengths: ``LLEN`` of each queue's keys on Redis (kombu's key, under
+    the settings' ``broker_prefix``, and one per priority step), a count of visible
+    messages in the embedded broker's file."""
+
+    #: kombu's Redis transport keeps a queue's messages of priority p in ``queue\x06\x16p``.
+    PRIORITY_SEP = "\x06\x16"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self._engine: Any = None
+
+    def read(self) -> dict[str, int]:
+        if self.settings.uses_embedded_broker:
+            return self._embedded()
+        return self._redis()
+
+    def _redis(self) -> dict[str, int]:
+        if self._client is None:
+            self._client = redis.Redis.from_url(
+                self.settings.effective_broker_url, socket_timeout=2, socket_connect_timeout=2
+            )
+        prefix = self.settings.broker_prefix
+        keys = {
+            name: [f"{prefix}{name}"]
+            + [f"{prefix}{name}{self.PRIORITY_SEP}{step}" for step in PRIORITY_STEPS if step]
+            for name in QUEUES
+        }
+        pipe = self._client.pipeline(transaction=False)
+        for name in QUEUES:
+            for key in keys[name]:
+                pipe.llen(key)
+        lengths = iter(pipe.execute())
+        return {name: sum(next(lengths) for _ in keys[name]) for name in QUEUES}
+
+    def _embedded(self) -> dict[str, int]:
+        if self._engine is None:
+            self._engine = create_engine(
+                self.settings.effective_broker_url, connect_args={"timeout": 2}
+            )
+        depths = dict.fromkeys(QUEUES, 0)
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT q.name, count(m.id) FROM kombu_queue q"
+                        " JOIN kombu_message m ON m.queue_id = q.id AND m.visible = 1"
+                        " GROUP BY q.name"
+                    )
+                )
+                counted = {str(name): int(count) for name, count in rows}
+        except OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return depths  # nothing was ever sent: no tables yet
+        return {name: counted.get(name, 0) for name in QUEUES}

@@ -21,9 +21,11 @@ from tasks_service.commands import drain, recompute
 from tasks_service.commands.operations import apply_operation as apply_operation_unit
 from tasks_service.commands.operations import recover_operations as recover
 from tasks_service.commands.replays import prune_keys
+from tasks_service.core import metrics
 from tasks_service.core.settings import get_settings
 from tasks_service.notify.delivery import Sender
 from tasks_service.store.db import dispose_engines, session_scope
+from workers import observe
 from workers.app import (
     APPLY_OPERATION,
     DELIVER,
@@ -43,6 +45,7 @@ from workers.liveness import WorkerHeartbeat
 from workers.transport import prune_delivered
 
 app = make_celery(get_settings())
+observe.install()  # logging, each task's log context, the metrics endpoint
 _submitter = Submitter(celery=app)
 
 
@@ -104,8 +107,10 @@ def _stops(**_: object) -> None:
     max_retries=8,
 )
 def apply_operation(self: object, operation_id: int) -> int:
-    """Apply a durable command (and any earlier pending ones on its target)."""
-    return apply_operation_unit(get_settings(), operation_id)
+    """Apply a durable command (and any earlier pending ones on its target); their
+    outcomes are counted and logged once committed."""
+    with metrics.report_operations():
+        return apply_operation_unit(get_settings(), operation_id)
 
 
 @app.task(name=RECOVER_OPERATIONS, acks_late=True)

@@ -8,7 +8,16 @@ from typing import Any
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tasks_service.cli import admin, calendars, doctor, operations, policies, roles, timers
+from tasks_service.cli import (
+    admin,
+    calendars,
+    doctor,
+    operations,
+    policies,
+    roles,
+    timers,
+    transfer,
+)
 from tasks_service.cli.output import fail
 from tasks_service.core.errors import DatabaseUnreachable, TaskError
 from tasks_service.core.settings import get_settings
@@ -57,3 +66,4 @@ for group in (
 ):
     main.add_command(group)
 main.add_command(doctor.doctor)
+main.add_command(transfer.tasks)

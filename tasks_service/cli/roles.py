@@ -13,12 +13,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from tasks_service.core import metrics
 from tasks_service.core.clock import utcnow
+from tasks_service.core.logs import renders_json
 from tasks_service.core.settings import Settings, get_settings
 from tasks_service.identity.accounts import any_account, do_create_account, first_admin
 from tasks_service.store import heartbeats, migrate
@@ -27,6 +30,8 @@ from tasks_service.store.migrate import ensure_schema
 
 CELERY_APP = "workers.jobs:app"
 WSGI_APP = "web.wsgi:app"
+#: gunicorn's settings for the web role: its log lines as ours, metrics of ended workers.
+GUNICORN_CONFIG = "python:web.gunicorn_conf"
 DEMO_ACCOUNT = "demo"
 
 
@@ -54,6 +59,7 @@ def _web_argv(settings: Settings, host: str, port: int) -> list[str]:
         "--worker-class", WEB_WORKER_CLASS,
         "--threads", str(settings.web_threads),
         "--graceful-timeout", "10",
+        "--config", GUNICORN_CONFIG,
         *control_args,
         *env_args,
         WSGI_APP,
@@ -69,9 +75,15 @@ def _listening_url(host: str, port: int) -> str | None:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _celery(settings: Settings) -> list[str]:
+    # Celery's banner is many lines of text on stdout: not in a JSON log.
+    quiet = ["--quiet"] if renders_json(settings) else []
+    return [sys.executable, "-m", "celery", "-A", CELERY_APP, *quiet]
+
+
 def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = None) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
+        *_celery(settings), "worker",
         "--concurrency", str(concurrency),
         "--queues", "commands,timers,maintenance",
         "--hostname", hostname or f"worker-{os.getpid()}@%h",
@@ -82,18 +94,29 @@ def _worker_argv(settings: Settings, concurrency: int, hostname: str | None = No
 
 def _beat_argv(settings: Settings) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", CELERY_APP, "beat",
+        *_celery(settings), "beat",
         "--schedule", str(settings.resolved_data_dir / "celerybeat-schedule"),
         "--loglevel", settings.log_level,
     ]  # fmt: skip
 
 
-def _exec(argv: list[str], settings: Settings) -> None:
+def _role_env(settings: Settings) -> dict[str, str]:
+    """The roles' environment; each one that serves metrics adds its own directory
+    (``metrics.role_environment``), none inherits another's."""
+    env = settings.child_env()
+    env.pop(metrics.MULTIPROC_ENV, None)
+    return env
+
+
+def _exec(argv: list[str], settings: Settings, metrics_role: str | None = None) -> None:
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
     # A role over a database without this version's schema would fail at its first
     # query: say so (or, embedded, migrate) before it starts.
     ensure_schema(settings)
-    os.execve(argv[0], argv, settings.child_env())
+    env = _role_env(settings)
+    if metrics_role:  # this process becomes the role (exec keeps the pid)
+        env.update(metrics.role_environment(settings, metrics_role, os.getpid()))
+    os.execve(argv[0], argv, env)
 
 
 @click.command()
@@ -101,7 +124,7 @@ def _exec(argv: list[str], settings: Settings) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def web(host: str, port: int) -> None:
     """Serve the REST API with gunicorn."""
-    _exec(_web_argv(get_settings(), host, port), get_settings())
+    _exec(_web_argv(get_settings(), host, port), get_settings(), "web")
 
 
 @click.command()
@@ -110,7 +133,7 @@ def web(host: str, port: int) -> None:
 @click.option("--hostname", "-n", default=None, help="Celery node name (default: worker-PID@host).")
 def worker(concurrency: int, hostname: str | None) -> None:
     """Run a Celery worker that applies commands."""
-    _exec(_worker_argv(get_settings(), concurrency, hostname), get_settings())
+    _exec(_worker_argv(get_settings(), concurrency, hostname), get_settings(), "worker")
 
 
 @click.command()
@@ -129,6 +152,8 @@ class _Child:
     after: Callable[[], bool] | None = None
     #: Said when it is first started.
     announce: str = ""
+    #: More environment, made anew at each start (a metrics directory, emptied).
+    extra_env: Callable[[], dict[str, str]] | None = None
 
 
 #: The longest a held role waits for what it waits for (then it starts all the same).
@@ -156,7 +181,8 @@ class Supervisor:
         self.stopping = False
 
     def _start(self, child: _Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=self.env)
+        env = {**self.env, **(child.extra_env() if child.extra_env else {})}
+        child.process = subprocess.Popen(child.argv, env=env)
         click.echo(f"[run] started {child.name} (pid {child.process.pid})", err=True)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -272,6 +298,7 @@ def run(host: str, port: int, concurrency: int) -> None:
     migrate.upgrade(settings)
     _ensure_demo_account(settings, host, port)
     where = "embedded SQLite" if settings.is_embedded else "the configured database"
+    metrics_env = partial(metrics.role_environment, settings, owner_pid=os.getpid())
     supervisor = Supervisor(
         [
             # The web starts once a worker is alive: a write sent at once is then applied,
@@ -281,10 +308,15 @@ def run(host: str, port: int, concurrency: int) -> None:
                 _web_argv(settings, host, port),
                 after=lambda: _workers_alive(settings),
                 announce=f"Serving on http://{host}:{port} ({where}); Ctrl-C stops.",
+                extra_env=partial(metrics_env, role="web"),
             ),
-            _Child("worker", _worker_argv(settings, concurrency)),
+            _Child(
+                "worker",
+                _worker_argv(settings, concurrency),
+                extra_env=partial(metrics_env, role="worker"),
+            ),
             _Child("beat", _beat_argv(settings)),
         ],
-        settings.child_env(),
+        _role_env(settings),
     )
     sys.exit(supervisor.run())

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tasks_service.commands.firing import Fired, do_fire_timers
+from tasks_service.core import metrics
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import DeliveryState
@@ -72,6 +73,7 @@ def send(settings: Settings, sender: Sender, claims: list[Claimed]) -> int:
     attempts = sender.send_all(claims, timedelta(seconds=settings.delivery_claim_timeout))
     with session_scope(settings) as session:
         states = delivery.do_record_attempts(session, settings, attempts)
+    metrics.count_deliveries([d.channel for d, _hook in claims], states)  # committed
     return states.count(DeliveryState.delivered)
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from tasks_service.commands import assignment_rules, plan_rules
 from tasks_service.commands.task_change import apply_task_change, lock_task, record_event
+from tasks_service.core import metrics
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
 from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind
@@ -251,6 +252,7 @@ def _fire_escalation(session: Session, firing: Firing, task: Task, timer: Timer)
         email_not_before=hold,
     )
     publish(session, firing.outbox, task, [message])
+    metrics.ESCALATIONS.inc()
     return "escalate"
 
 

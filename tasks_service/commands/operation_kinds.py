@@ -9,7 +9,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tasks_service.commands import assignments, box_tasks, instantiate, task_commands, workflows
+from tasks_service.commands import (
+    assignments,
+    box_tasks,
+    imports,
+    instantiate,
+    task_commands,
+    workflows,
+)
 from tasks_service.core.assignments import AssignmentKind
 from tasks_service.notify.outbox import Outbox
 from tasks_service.querying.serializers.assignments import (
@@ -250,6 +257,7 @@ KINDS: dict[str, OperationSpec] = {
     "task.remove_assignment": OperationSpec("task", _assignment_remove, empty=True),
     "task.box_delete": OperationSpec("task", _box_delete, empty=True),
     "task.box_update_assignment": OperationSpec("task", _box_assignment_update),
+    "task.import": OperationSpec(None, imports.apply_task_import, creates=True),
     "workflow.create": OperationSpec(None, _workflow_create, creates=True),
     "workflow.update": OperationSpec("workflow", _workflow_update),
 }

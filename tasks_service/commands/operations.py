@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from tasks_service.commands import replays
 from tasks_service.commands.operation_kinds import KINDS
+from tasks_service.core import metrics
 from tasks_service.core.clock import utcnow
 from tasks_service.core.errors import TaskError
 from tasks_service.core.settings import Settings
@@ -65,6 +66,7 @@ def do_record_operation(
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
     submit_token: str | None = None,
+    request_id: str | None = None,
 ) -> tuple[Operation, bool]:
     """Store a command as a pending operation; returns it and whether it is a replay.
 
@@ -73,7 +75,8 @@ def do_record_operation(
 
     Raises: TaskNotFound/NotFound for a missing target; IdempotencyKeyReused when the
     key came with another request; IdempotencyRequestInFlight while that one is pending.
-    ``submit_token``: the caller's name for this attempt (``stored_by_token``).
+    ``submit_token``: the caller's name for this attempt (``stored_by_token``);
+    ``request_id``: the request's (``X-Request-Id``), for the worker's log line.
     """
     spec = KINDS[kind]
     if idempotency_key is not None:
@@ -93,6 +96,7 @@ def do_record_operation(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         submit_token=submit_token,
+        request_id=request_id,
     )
     if idempotency_key is None:
         session.add(op)
@@ -264,6 +268,7 @@ def _finish(
     op.status = OperationStatus.failed if error is not None else OperationStatus.succeeded
     op.result, op.error = result, error
     op.finished_at = op.updated_at = now
+    metrics.operation_finished(op, now)  # counted and logged once committed
 
 
 def do_record_failure(session: Session, operation_id: int, error: dict[str, Any]) -> None:

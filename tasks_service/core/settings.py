@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=8, ge=1)
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    # Logs: one JSON object a line, or a human-readable form; ``auto`` is the readable
+    # one when stderr is a terminal (``tasks-service run`` by hand), JSON otherwise.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # Prometheus metrics (``core.metrics``): web's ``GET /metrics`` and, when a port is
+    # set, the worker's own endpoint (its main process; address: worker_metrics_host).
+    # Off, nothing is exported and the web does not time its requests.
+    metrics: bool = True
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     # Test suites point these at the servers they use (see tests/conftest.py).
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

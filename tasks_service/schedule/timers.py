@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from tasks_service.core import metrics
 from tasks_service.core.statuses import FINISHED, TaskStatus, TimerKind, TimerState
 from tasks_service.schedule import escalation
 from tasks_service.schedule.timing import Timed, has_assignee
@@ -269,4 +270,5 @@ def still_claimed(timer: Timer, now: datetime, late_after: timedelta = LATE_AFTE
 
 def mark_fired(session: Session, timer: Timer, now: datetime) -> None:
     timer.state, timer.fired_at = TimerState.fired, now
+    metrics.TIMER_LAG.labels(timer.kind).observe((now - timer.fire_at).total_seconds())
     session.add(timer)

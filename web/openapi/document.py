@@ -236,7 +236,7 @@ def _operation(rule: Rule, route: Route, method: str, fixed: dict[str, str]) -> 
         op["security"] = []
     elif route.page:
         op["security"] = [{"ops_session": []}]
-    elif route.box:
+    elif route.box or route.token_only:
         op["security"] = [{"bearer": []}]
     else:
         op["security"] = [{"bearer": [], "account": []}]
@@ -268,8 +268,10 @@ def _success_schema(route: Route) -> dict[str, Any] | None:
     return _ref(route.answer)
 
 
-def _json(schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}, **more}
+def _json(
+    schema: dict[str, Any], description: str, media: str = "application/json", **more: Any
+) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": schema}}, **more}
 
 
 def _page_responses(route: Route, method: str) -> dict[str, Any]:
@@ -295,7 +297,7 @@ def _responses(rule: Rule, route: Route, method: str) -> dict[str, Any]:
         headers["X-Unread-Count"] = {**_HEADER_COUNT, "required": True}
     done: dict[str, Any] = {"description": "Done"}
     if status != 204 and schema is not None:
-        done = _json(schema, "Done")
+        done = _json(schema, "Done", route.media)
     if headers:
         done["headers"] = headers
     responses[str(status)] = done

@@ -61,6 +61,10 @@ class Route:
     #: The operator page: HTML for a browser, signed in with a cookie, forms (``fields``).
     page: bool = False
     fields: tuple[str, ...] = ()
+    #: The success answer's media type (``/metrics`` answers Prometheus' text format).
+    media: str = "application/json"
+    #: The bearer token alone says who asks (an admin of any account): no account header.
+    token_only: bool = False
 
 
 def _listing(tag: str, model: type[BaseModel], query: ResourceQuery, summary: str) -> Route:
@@ -146,6 +150,13 @@ ROUTES: dict[str, Route] = {
     ),
     "openapi.docs_page": Route("The API's documentation page (HTML)", "meta", public=True),
     "openapi.docs_asset": Route("A file of the documentation page", "meta", public=True),
+    "observe.metrics": Route(
+        "The service's metrics, in Prometheus' text format (an administrator's token)",
+        "meta",
+        shape={"type": "string"},
+        media="text/plain; version=0.0.4; charset=utf-8",
+        token_only=True,
+    ),
     # the operator page (web.ops): HTML, its session a cookie
     "ops.overview": Route("The operator page of the account", "ops", page=True),
     "ops.sign_in_form": Route("The operator page's sign-in form", "ops", page=True, public=True),

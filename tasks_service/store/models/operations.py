@@ -39,6 +39,9 @@ class Operation(SQLModel, table=True):
     # Made by the API before the insert: when the commit's answer is lost (the
     # connection dropped), a fresh connection looks for it to learn whether it stored.
     submit_token: str | None = Field(default=None, max_length=32)
+    # The request that recorded it (``X-Request-Id``): the worker's log line of its
+    # outcome carries it, so one grep follows a write from the request to the worker.
+    request_id: str | None = Field(default=None, max_length=128)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     attempts: int = 0
