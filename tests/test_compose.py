@@ -12,7 +12,7 @@ import yaml
 from tests.helpers import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
-LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "proxy"}
+LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "proxy", "flower"}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,20 @@ def test_a_reverse_proxy_stands_in_front_of_web(compose: dict) -> None:
     for status in ("400", "404", "408", "413", "414", "503"):
         assert f"/.errors/{status}.json" in config, status
     assert '"code": "payload_too_large"' in config
+
+
+def test_flower_watches_the_broker_the_workers_send_events_to(compose: dict) -> None:
+    """Flower reads the roles' Redis broker; the workers send it their task events."""
+    services = compose["services"]
+    flower = services["flower"]
+    assert flower["image"].split(":")[0] == "mher/flower"  # Flower's own image
+    broker = services["worker"]["environment"]["TASKS_BROKER_URL"]
+    assert f"--broker={broker}" in flower["command"]
+    assert flower["command"][flower["command"].index("flower") + 1 :] == ["--port=5555"]
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert [p.rsplit(":", 1)[0] for p in flower["ports"]] == ["127.0.0.1:5555"]
+    for role in ("worker", "beat", "web"):
+        assert services[role]["environment"]["TASKS_WORKER_EVENTS"] == "true", role
 
 
 def test_compose_client_accepts_the_file() -> None:

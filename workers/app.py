@@ -117,6 +117,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_consumer": "workers.liveness:QuickReconnectConsumer",
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
+        # For a monitor (Flower): what each task does, and each one published.
+        "worker_send_task_events": settings.worker_events,
+        "task_send_sent_event": settings.worker_events,
     }
     if settings.uses_embedded_broker:
         config["broker_transport"] = "workers.transport:SQLiteTransport"

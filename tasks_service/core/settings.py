@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     metrics: bool = True
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
+    # Celery's task events (sent, started, succeeded...) for a monitor such as Flower
+    # (docker-compose.yml): a broker message per event, so off unless one watches.
+    worker_events: bool = False
 
     # Test suites point these at the servers they use (see tests/conftest.py).
     test_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
