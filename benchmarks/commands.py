@@ -3,6 +3,7 @@ and an approver's decision on a task with 50 approvers, against a plain status P
 
     python -m benchmarks.commands [--requests 1000] [--concurrency 16]
         [--backends postgres,sqlite] [--parts create,decide]
+        [--observability compare [--rounds 2]]
 
 For each backend (PostgreSQL + Redis, and the embedded SQLite default) it starts real
 processes: ``tasks-service web`` (gunicorn), ``tasks-service worker -c 2``, and the
@@ -16,6 +17,10 @@ deciding every one of them with ``PATCH /v1/tasks/:id {"status": "approved"}`` u
 their own token (the request the Xurrent SDK's ``approve()`` sends: it records that
 approver's decision; the 50th approves the task), against the same number of plain
 status PATCHes (``in_progress``) on tasks with a member, in the same run.
+
+``--observability compare``: every part above measured with logs and metrics off and on,
+in alternating runs on the same stack; the overhead of on against off, the baseline as
+the noise floor (method: ``benchmarks.overhead``).
 """
 
 from __future__ import annotations
@@ -23,18 +28,22 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
+from typing import Any
 
 import requests
 from sqlmodel import func, select
 
-from benchmarks.common import free_port, process_env, stack, stop, wait_http
+from benchmarks import overhead
+from benchmarks.common import free_port, process_env, spawn, stack, stop, wait_http
 from tasks_service.commands import assignments, task_commands
 from tasks_service.core.settings import Settings
 from tasks_service.identity import directory
@@ -47,8 +56,7 @@ from tasks_service.store.schemas.directory import PersonCreate
 from tasks_service.store.schemas.tasks import TaskCreate
 
 APPROVERS = 50
-
-ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "baseline: Flask+SQLAlchemy insert"
 
 
 @dataclass
@@ -70,23 +78,23 @@ class Result:
 
 
 def _load(
-    url: str, bodies: list[dict], headers: dict[str, str], concurrency: int, expect: int
+    url: str, bodies: list[dict[str, Any]], headers: dict[str, str], concurrency: int, expect: int
 ) -> tuple[float, list[float]]:
     """POST each body to ``url``, ``concurrency`` at a time."""
     return _send([(url, body, headers) for body in bodies], concurrency, expect, "POST")
 
 
 def _send(
-    calls: list[tuple[str, dict, dict[str, str]]],
+    calls: list[tuple[str, dict[str, Any], dict[str, str]]],
     concurrency: int,
     expect: int,
     method: str = "PATCH",
 ) -> tuple[float, list[float]]:
     """Send each ``(url, body, headers)``, ``concurrency`` at a time: the whole time,
     and each request's latency."""
-    local = {}
+    local: dict[int, requests.Session] = {}
 
-    def one(call: tuple[str, dict, dict[str, str]]) -> float:
+    def one(call: tuple[str, dict[str, Any], dict[str, str]]) -> float:
         import threading
 
         url, body, headers = call
@@ -111,10 +119,13 @@ def _decision_world(
     approval tasks with every one of them as an approver (all must approve), and as
     many plain tasks with a member as there are decisions."""
     tasks_count = max(decisions // APPROVERS, 1)
+    run = uuid.uuid4().hex[:6]  # emails unique per run (compare makes a world per run)
     with session_scope(settings) as session:
         people = [
             directory.do_create_person(
-                session, account_id, PersonCreate(name=f"A{n}", primary_email=f"a{n}@b.example")
+                session,
+                account_id,
+                PersonCreate(name=f"A{n}", primary_email=f"a{n}-{run}@b.example"),
             ).id
             or 0
             for n in range(APPROVERS)
@@ -203,7 +214,19 @@ def _pending(settings: Settings) -> int:
         ).one()
 
 
-def run_backend(backend: str, n: int, concurrency: int, parts: set[str]) -> list[Result]:
+@dataclass
+class Bench:
+    """A backend's stack, made once, and its account (the benchmark's admin)."""
+
+    backend: str
+    settings: Settings
+    workdir: Path
+    account_id: int
+    admin_id: int
+    token: str
+
+
+def _prepare(backend: str) -> tuple[Bench, Callable[[], None]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
     settings, cleanup = stack(backend, workdir)
     migrate.upgrade(settings)
@@ -211,102 +234,143 @@ def run_backend(backend: str, n: int, concurrency: int, parts: set[str]) -> list
         account, admin, token = do_create_account(
             session, "bench", "Bench", "Bench", "bench@bench.example"
         )
-        account_id, admin_id = account.id or 0, admin.id or 0
-    env = process_env(settings)
+        ids = account.id or 0, admin.id or 0
+    return Bench(backend, settings, workdir, *ids, token), cleanup
+
+
+def _start(
+    bench: Bench, env: dict[str, str], logs: Path | None
+) -> tuple[list[Popen[bytes]], str, str]:
+    """The worker, the web and the baseline (their lines into files under ``logs``)."""
     api_port, base_port = free_port(), free_port()
     cli = [sys.executable, "-m", "tasks_service.cli"]
-    gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(settings.web_workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(settings.web_threads),
-        "--log-level",
-        "warning",
-    ]
+    gunicorn = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread"]
+    gunicorn += ["--workers", str(bench.settings.web_workers), "--log-level", "warning"]
+    gunicorn += ["--threads", str(bench.settings.web_threads)]
+
+    def log(role: str) -> Path | None:
+        return None if logs is None else logs / f"{role}.log"
+
     processes = [
-        subprocess.Popen(
-            [*cli, "worker", "--concurrency", "2"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, to pause it whole
-        ),
-        subprocess.Popen(
-            [*cli, "web", "--port", str(api_port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
+        # its own process group, to pause it whole
+        spawn([*cli, "worker", "--concurrency", "2"], env, log("worker"), start_new_session=True),
+        spawn([*cli, "web", "--port", str(api_port)], env, log("web")),
+        spawn(
             [*gunicorn, "--bind", f"127.0.0.1:{base_port}", "benchmarks.baseline_app:app"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env,
+            log("baseline"),
         ),
     ]
+    return processes, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
+
+
+def _measure(
+    bench: Bench,
+    processes: list[Popen[bytes]],
+    urls: tuple[str, str],
+    n: int,
+    concurrency: int,
+    parts: set[str],
+) -> list[Result]:
+    backend, settings, account_id = bench.backend, bench.settings, bench.account_id
+    api, base = urls
     results: list[Result] = []
-    try:
-        api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-        wait_http(f"{api}/healthz")
-        wait_http(f"{base}/")
-        auth = {"Authorization": f"Bearer {token}", "X-Xurrent-Account": "bench"}
-        body = {"subject": "Benchmark task", "category": "implementation"}
-        bodies = [dict(body) for _ in range(n)]
-        _wait_worker(api, auth)
-        if "decide" in parts:
-            results += _decide(backend, settings, api, auth, (account_id, admin_id), n, concurrency)
-        if "create" not in parts:
-            return results
-        # Warm up every process (imports, pools, prepared statements).
-        _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
-        _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)
-        seconds, lat = _load(
-            f"{base}/tasks", [{**b, "account_id": account_id} for b in bodies], {}, concurrency, 201
+    auth = {"Authorization": f"Bearer {bench.token}", "X-Xurrent-Account": "bench"}
+    body = {"subject": "Benchmark task", "category": "implementation"}
+    bodies = [dict(body) for _ in range(n)]
+    # Warm up every process (imports, pools, prepared statements).
+    _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
+    _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)
+    if "decide" in parts:
+        ids = account_id, bench.admin_id
+        results += _decide(backend, settings, api, auth, ids, n, concurrency)
+    if "create" not in parts:
+        return results
+    seconds, lat = _load(
+        f"{base}/tasks", [{**b, "account_id": account_id} for b in bodies], {}, concurrency, 201
+    )
+    results.append(Result(backend, BASELINE, n, seconds, lat))
+    seconds, lat = _load(f"{api}/v1/tasks", bodies, auth, concurrency, 201)
+    results.append(Result(backend, "(a) API, waits for outcome", n, seconds, lat))
+    seconds, lat = _load(
+        f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
+    )
+    drain_start = time.perf_counter()
+    while _pending(settings):
+        time.sleep(0.05)
+    drained = time.perf_counter() - drain_start
+    results.append(
+        Result(
+            backend,
+            "(b) API, Prefer: respond-async",
+            n,
+            seconds,
+            lat,
+            note=f"workers applied all {n} within {seconds + drained:.1f}s of the first request",
         )
-        results.append(Result(backend, "baseline: Flask+SQLAlchemy insert", n, seconds, lat))
-        seconds, lat = _load(f"{api}/v1/tasks", bodies, auth, concurrency, 201)
-        results.append(Result(backend, "(a) API, waits for outcome", n, seconds, lat))
+    )
+    # The accept path alone: as (b), with the workers paused so that they take no
+    # CPU from the web; then they drain what was accepted.
+    os.killpg(processes[0].pid, signal.SIGSTOP)
+    try:
         seconds, lat = _load(
             f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
         )
-        drain_start = time.perf_counter()
-        while _pending(settings):
-            time.sleep(0.05)
-        drained = time.perf_counter() - drain_start
-        results.append(
-            Result(
-                backend,
-                "(b) API, Prefer: respond-async",
-                n,
-                seconds,
-                lat,
-                note=f"workers applied all {n} within {seconds + drained:.1f}s of the first request",
-            )
-        )
-        # The accept path alone: as (b), with the workers paused so that they take no
-        # CPU from the web; then they drain what was accepted.
-        os.killpg(processes[0].pid, signal.SIGSTOP)
-        try:
-            seconds, lat = _load(
-                f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
-            )
-        finally:
-            os.killpg(processes[0].pid, signal.SIGCONT)
-        results.append(Result(backend, "(b') respond-async, workers paused", n, seconds, lat))
-        while _pending(settings):
-            time.sleep(0.05)
+    finally:
+        os.killpg(processes[0].pid, signal.SIGCONT)
+    results.append(Result(backend, "(b') respond-async, workers paused", n, seconds, lat))
+    while _pending(settings):
+        time.sleep(0.05)
+    return results
+
+
+def _run(
+    bench: Bench, mode: str | None, logs: Path | None, n: int, concurrency: int, parts: set[str]
+) -> list[Result]:
+    """Start the roles (logs and metrics as ``mode`` says), measure, stop them."""
+    env = process_env(bench.settings, mode)
+    processes, api, base = _start(bench, env, logs)
+    try:
+        wait_http(f"{api}/healthz")
+        wait_http(f"{base}/")
+        auth = {"Authorization": f"Bearer {bench.token}", "X-Xurrent-Account": "bench"}
+        _wait_worker(api, auth)
+        if mode is not None:
+            overhead.check_mode(mode, api, bench.token, env.get("TASKS_WORKER_METRICS_PORT"))
+        return _measure(bench, processes, (api, base), n, concurrency, parts)
     finally:
         stop(processes)
+
+
+def run_backend(backend: str, n: int, concurrency: int, parts: set[str]) -> list[Result]:
+    bench, cleanup = _prepare(backend)
+    try:
+        return _run(bench, None, None, n, concurrency, parts)
+    finally:
         cleanup()
-    return results
+
+
+def compare_backend(
+    backend: str, n: int, concurrency: int, parts: set[str], rounds: int
+) -> list[overhead.Sample]:
+    """The runs of ``overhead.schedule`` on one stack: off and on, alternately."""
+    bench, cleanup = _prepare(backend)
+    samples = []
+    try:
+        for number, mode in enumerate(overhead.schedule(rounds), 1):
+            logs = bench.workdir / "logs" / f"{number:02}-{mode}"
+            results = _run(bench, mode, logs, n, concurrency, parts)
+            written = overhead.log_size(sorted(logs.glob("*.log")))
+            overhead.progress(f"[{backend} run {number}, {mode}] done: {written} in {logs}")
+            samples += [
+                overhead.Sample(
+                    backend, r.mode, mode, r.requests, r.seconds, r.latencies, r.mode == BASELINE
+                )
+                for r in results
+            ]
+    finally:
+        cleanup()
+    return samples
 
 
 def print_table(results: list[Result]) -> None:
@@ -357,11 +421,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--parts", default="create,decide")
+    overhead.add_arguments(parser)
     args = parser.parse_args()
     parts = set(args.parts.split(","))
+    backends = [b.strip() for b in args.backends.split(",")]
+    if args.observability == "compare":
+        samples: list[overhead.Sample] = []
+        for backend in backends:
+            samples += compare_backend(backend, args.requests, args.concurrency, parts, args.rounds)
+        print(
+            f"\nover HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
+            f"{os.cpu_count()} cores"
+        )
+        overhead.print_table(samples, args.rounds)
+        return
     results: list[Result] = []
-    for backend in args.backends.split(","):
-        results += run_backend(backend.strip(), args.requests, args.concurrency, parts)
+    for backend in backends:
+        results += run_backend(backend, args.requests, args.concurrency, parts)
     print(
         f"\nover HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
         f"2 gunicorn workers x 8 threads, 2 Celery worker processes, {os.cpu_count()} cores"

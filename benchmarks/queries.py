@@ -1,6 +1,7 @@
 """List latency through the REST API on a million tasks (PostgreSQL).
 
     python -m benchmarks.queries [--tasks 1000000] [--repeat 30] [--database-url URL]
+        [--observability compare [--rounds 2]]
 
 Fills a fresh PostgreSQL database with ``benchmarks.dataset`` (1,000,000 tasks, 50
 accounts of skewed sizes, 2,000 people, 200 teams), starts a real ``tasks-service web``
@@ -15,6 +16,12 @@ accounts of skewed sizes, 2,000 people, 200 teams), starts a real ``tasks-servic
   checks that both ways return the same rows.
 
 Prints p50 / p95 per query, p95 against the 50 ms aim, and deep page / page 1.
+
+``--observability compare``: the database filled once, then every query above timed
+with logs and metrics off and on, each run with a web started anew; the overhead per
+group of queries and for all of them (method: ``benchmarks.overhead``). The requests go
+through the web, so its request lines and HTTP metrics are what is measured (no
+worker: lists do not reach one).
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +40,10 @@ import requests
 import sqlalchemy
 from sqlmodel import Session
 
-from benchmarks.common import ROOT, free_port, process_env, stack, wait_http
+from benchmarks import overhead
+from benchmarks.common import free_port, process_env, spawn, stack, stop, wait_http
 from benchmarks.dataset import fill
+from tasks_service.core.settings import Settings
 from tasks_service.identity.accounts import do_create_token
 from tasks_service.querying.lists import task_list_conditions
 from tasks_service.querying.paging import encode_cursor, list_statements, parse_list
@@ -112,106 +120,158 @@ def _cursor_for_page(engine: sqlalchemy.Engine, account_id: int, sort: str, page
     return encode_cursor(before.sort_text, tuple(last[1:]), page)
 
 
-def run(tasks: int, repeat: int, database_url: str | None) -> tuple[list[Timing], dict[str, float]]:
+@dataclass
+class World:
+    """The filled database, the people the queries are made as."""
+
+    engine: sqlalchemy.Engine
+    refs: dict[str, object]
+    admin_token: str
+    my_token: str
+
+
+def _measure(api: str, world: World, repeat: int) -> list[Timing]:
+    """Every query of the module docstring against the web at ``api``."""
+    engine, refs = world.engine, world.refs
+    timings: list[Timing] = []
+    slug = str(refs["slug"])
+    as_admin = {"Authorization": f"Bearer {world.admin_token}", "X-Xurrent-Account": slug}
+    as_me = {"Authorization": f"Bearer {world.my_token}", "X-Xurrent-Account": slug}
+    http = requests.Session()
+
+    def measure(
+        group: str, name: str, path: str, params: dict[str, str], headers: dict[str, str]
+    ) -> requests.Response:
+        latencies, response = _time(http, f"{api}{path}", params, headers, repeat)
+        total = int(response.headers["X-Pagination-Total-Entries"])
+        timings.append(Timing(group, name, total, latencies))
+        return response
+
+    for view in (
+        "finished",
+        "open",
+        "managed_by_me",
+        "assigned_to_my_team",
+        "assigned_to_me",
+        "approval_by_me",
+    ):
+        measure("predefined", f"/tasks/{view}", f"/v1/tasks/{view}", {}, as_me)
+
+    me, team = str(refs["me"]), str(refs["team"])
+    combos = [
+        {"status": "assigned,accepted,in_progress", "sort": "completion_target_at"},
+        {"impact": "high,top", "status!": "completed,canceled", "sort": "-updated_at"},
+        {"team": team, "sort": "-created_at"},
+        {"member": me, "status": "in_progress"},
+        {"finished_at": ">=2026-01-01<2026-02-01", "sort": "-finished_at"},
+        {"due_at": "<2026-06-01", "status": "assigned,accepted"},
+        {"labels": "security", "impact": "top"},
+        {"created_from": "2026-06-01", "created_to": "2026-06-15", "sort": "created_at"},
+        {"title": "backup", "status": "waiting_for"},
+        {"category": "approval", "sort": "-status,impact", "fields": "subject,status,member"},
+    ]
+    for params in combos:
+        name = "&".join(f"{k}={v}" for k, v in params.items())
+        measure("filter+sort", name, "/v1/tasks", params, as_admin)
+
+    for sort in ("-id", "created_at"):
+        first = measure("deep", f"sort={sort} page 1", "/v1/tasks", {"sort": sort}, as_admin)
+        # Page 5,000 when the list is that long (it is at 1M tasks), else near its end.
+        deep = min(DEEP_PAGE, int(first.headers["X-Pagination-Total-Pages"]) - 1)
+        offset = measure(
+            "deep",
+            f"sort={sort} page {deep} by offset",
+            "/v1/tasks",
+            {"sort": sort, "page": str(deep)},
+            as_admin,
+        )
+        cursor = _cursor_for_page(engine, _int(refs["account_id"]), sort, deep)
+        by_cursor = measure(
+            "deep",
+            f"sort={sort} page {deep} by cursor",
+            "/v1/tasks",
+            {"sort": sort, "search_after": cursor},
+            as_admin,
+        )
+        same = [t["id"] for t in by_cursor.json()] == [t["id"] for t in offset.json()]
+        if not same:
+            raise RuntimeError(f"sort={sort}: page {deep} differs by cursor and offset")
+        # The next link of a deep offset page carries a cursor (past the threshold).
+        following = by_cursor.links["next"]["url"]
+        assert "search_after" in dict(parse_qsl(urlsplit(following).query))
+    return timings
+
+
+def _serve(
+    world: World, settings: Settings, mode: str | None, log: Path | None, repeat: int
+) -> list[Timing]:
+    """Start the web (logs and metrics as ``mode`` says), measure, stop it."""
+    port = free_port()
+    cli = [sys.executable, "-m", "tasks_service.cli", "web", "--port", str(port)]
+    web = spawn(cli, process_env(settings, mode), log)
+    try:
+        api = f"http://127.0.0.1:{port}"
+        wait_http(f"{api}/healthz")
+        if mode is not None:
+            overhead.check_mode(mode, api, world.admin_token)
+        return _measure(api, world, repeat)
+    finally:
+        stop([web])
+
+
+def run(
+    tasks: int, repeat: int, database_url: str | None, modes: list[str | None]
+) -> tuple[list[tuple[str | None, list[Timing]]], dict[str, float]]:
+    """Fill the database once, then one run per mode of ``modes`` (``None``: logs at
+    WARNING, metrics as their default), each with a web started anew."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-queries-"))
     settings, cleanup = stack("postgres", workdir)
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
-    timings: list[Timing] = []
+    runs: list[tuple[str | None, list[Timing]]] = []
     facts: dict[str, float] = {}
-    web = None
     try:
         migrate.upgrade(settings)
         engine = sqlalchemy.create_engine(settings.effective_database_url)
         facts["fill_seconds"] = fill(engine, tasks=tasks)
         refs = _references(engine)
+        account_id = _int(refs["account_id"])
         with Session(engine) as session:
-            admin_token = do_create_token(session, int(refs["account_id"]), int(refs["admin"]))
-            my_token = do_create_token(session, int(refs["account_id"]), int(refs["me"]))
+            admin_token = do_create_token(session, account_id, _int(refs["admin"]))
+            my_token = do_create_token(session, account_id, _int(refs["me"]))
             session.commit()
-        port = free_port()
-        web = subprocess.Popen(
-            [sys.executable, "-m", "tasks_service.cli", "web", "--port", str(port)],
-            env=process_env(settings),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        api = f"http://127.0.0.1:{port}"
-        wait_http(f"{api}/healthz")
-        slug = str(refs["slug"])
-        as_admin = {"Authorization": f"Bearer {admin_token}", "X-Xurrent-Account": slug}
-        as_me = {"Authorization": f"Bearer {my_token}", "X-Xurrent-Account": slug}
-        http = requests.Session()
-
-        def measure(
-            group: str, name: str, path: str, params: dict[str, str], headers: dict[str, str]
-        ) -> requests.Response:
-            latencies, response = _time(http, f"{api}{path}", params, headers, repeat)
-            total = int(response.headers["X-Pagination-Total-Entries"])
-            timings.append(Timing(group, name, total, latencies))
-            return response
-
-        for view in (
-            "finished",
-            "open",
-            "managed_by_me",
-            "assigned_to_my_team",
-            "assigned_to_me",
-            "approval_by_me",
-        ):
-            measure("predefined", f"/tasks/{view}", f"/v1/tasks/{view}", {}, as_me)
-
-        me, team = str(refs["me"]), str(refs["team"])
-        combos = [
-            {"status": "assigned,accepted,in_progress", "sort": "completion_target_at"},
-            {"impact": "high,top", "status!": "completed,canceled", "sort": "-updated_at"},
-            {"team": team, "sort": "-created_at"},
-            {"member": me, "status": "in_progress"},
-            {"finished_at": ">=2026-01-01<2026-02-01", "sort": "-finished_at"},
-            {"due_at": "<2026-06-01", "status": "assigned,accepted"},
-            {"labels": "security", "impact": "top"},
-            {"created_from": "2026-06-01", "created_to": "2026-06-15", "sort": "created_at"},
-            {"title": "backup", "status": "waiting_for"},
-            {"category": "approval", "sort": "-status,impact", "fields": "subject,status,member"},
-        ]
-        for params in combos:
-            name = "&".join(f"{k}={v}" for k, v in params.items())
-            measure("filter+sort", name, "/v1/tasks", params, as_admin)
-
-        for sort in ("-id", "created_at"):
-            first = measure("deep", f"sort={sort} page 1", "/v1/tasks", {"sort": sort}, as_admin)
-            # Page 5,000 when the list is that long (it is at 1M tasks), else near its end.
-            deep = min(DEEP_PAGE, int(first.headers["X-Pagination-Total-Pages"]) - 1)
-            offset = measure(
-                "deep",
-                f"sort={sort} page {deep} by offset",
-                "/v1/tasks",
-                {"sort": sort, "page": str(deep)},
-                as_admin,
-            )
-            cursor = _cursor_for_page(engine, int(refs["account_id"]), sort, deep)
-            by_cursor = measure(
-                "deep",
-                f"sort={sort} page {deep} by cursor",
-                "/v1/tasks",
-                {"sort": sort, "search_after": cursor},
-                as_admin,
-            )
-            same = [t["id"] for t in by_cursor.json()] == [t["id"] for t in offset.json()]
-            if not same:
-                raise RuntimeError(f"sort={sort}: page {deep} differs by cursor and offset")
-            # The next link of a deep offset page carries a cursor (past the threshold).
-            following = by_cursor.links["next"]["url"]
-            assert "search_after" in dict(parse_qsl(urlsplit(following).query))
+        world = World(engine, refs, admin_token, my_token)
+        for number, mode in enumerate(modes, 1):
+            log = None if mode is None else workdir / "logs" / f"{number:02}-{mode}-web.log"
+            runs.append((mode, _serve(world, settings, mode, log, repeat)))
+            if log is not None:
+                written = overhead.log_size([log])
+                overhead.progress(f"[run {number}, {mode}] done: {written} in {log}")
         engine.dispose()
     finally:
-        if web is not None:
-            web.terminate()
-            web.wait(20)
         if not database_url:
             cleanup()
-    return timings, facts
+    return runs, facts
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def samples(runs: list[tuple[str | None, list[Timing]]]) -> list[overhead.Sample]:
+    """Each run's requests by group and all together: one at a time, so a group's
+    throughput is its requests over the sum of their times."""
+    found = []
+    for mode, timings in runs:
+        groups: dict[str, list[float]] = {}
+        for t in timings:
+            groups.setdefault(t.group, []).extend(t.latencies)
+        groups["all"] = [latency for t in timings for latency in t.latencies]
+        for group, lat in groups.items():
+            part = f"{group} (one at a time)"
+            found.append(overhead.Sample("postgres", part, str(mode), len(lat), sum(lat), lat))
+    return found
 
 
 def print_table(timings: list[Timing], facts: dict[str, float], tasks: int, repeat: int) -> None:
@@ -248,9 +308,19 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="an existing, empty database to fill (kept afterwards)"
     )
+    overhead.add_arguments(parser)
     args = parser.parse_args()
-    timings, facts = run(args.tasks, args.repeat, args.database_url)
-    print_table(timings, facts, args.tasks, args.repeat)
+    compare = args.observability == "compare"
+    modes: list[str | None] = list(overhead.schedule(args.rounds)) if compare else [None]
+    runs, facts = run(args.tasks, args.repeat, args.database_url, modes)
+    if not compare:
+        print_table(runs[0][1], facts, args.tasks, args.repeat)
+        return
+    print(
+        f"\nlists over HTTP: {args.tasks:,} tasks, {args.repeat} timed requests per query, "
+        f"one at a time, {os.cpu_count()} cores"
+    )
+    overhead.print_table(samples(runs), args.rounds)
 
 
 if __name__ == "__main__":

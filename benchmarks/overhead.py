@@ -1,0 +1,164 @@
+"""What logs and metrics cost: a benchmark's measurement with them off and on, side by
+side (``--observability compare`` of ``benchmarks.commands`` and ``benchmarks.queries``).
+
+Off: ``TASKS_METRICS=false``, ``TASKS_LOG_LEVEL=WARNING`` (no line per request or per
+operation). On: ``TASKS_METRICS=true``, ``TASKS_LOG_LEVEL=INFO``,
+``TASKS_LOG_FORMAT=json``, the worker's metrics endpoint on a free port. In both the
+roles' stdout and stderr are appended to a file, as a supervisor in production keeps
+them (not a pipe nobody reads, which would block, nor /dev/null, which costs nothing).
+``benchmarks.common.observability_env`` is the one place these are set.
+
+Method: on the same stack (same database, same data), each run starts the roles anew
+with the run's environment, checks that the environment took (``/metrics`` answers
+when on, 404 when off; the worker's endpoint answers when on), warms up, measures,
+stops them. Runs alternate in ABBA order, ``--rounds`` pairs: off, on, on, off, off,
+on, ... so that a drift of the machine (other users of its 2 CPUs, the tables
+growing) weighs on both sides alike instead of passing for overhead. Each side's
+figure is its best run: the highest throughput and the lowest p99 of its runs (noise
+on a shared machine only ever slows a run down; the best run is the closest to what
+the code costs). Every run's figures are printed under the table, so the spread is
+there to judge. Pass: throughput on/off >= 0.95 and p99 on/off <= 1.05 (the 5% aim).
+
+Rows marked ``control`` (the bare baseline app of ``benchmarks.commands``, which has no
+logs nor metrics of ours) are the noise floor: their ratio is what the machine alone
+moves between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from benchmarks.common import OFF, ON
+
+AIM = 0.05
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--observability",
+        choices=["compare"],
+        help="measure with logs and metrics off and on, alternately; print the overhead",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="with --observability compare: pairs of runs (off+on), in ABBA order",
+    )
+
+
+def schedule(rounds: int) -> list[str]:
+    """The modes of the runs: off, on, then on, off, and so on (ABBA)."""
+    order: list[str] = []
+    for n in range(rounds):
+        order += [OFF, ON] if n % 2 == 0 else [ON, OFF]
+    return order
+
+
+@dataclass
+class Sample:
+    """One part of one run: ``requests`` in ``seconds``, each request's latency."""
+
+    backend: str
+    part: str
+    mode: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    control: bool = False
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
+
+
+def check_mode(mode: str, api: str, admin_token: str, worker_port: str | None = None) -> None:
+    """Refuse a run whose roles are not in ``mode``: web's ``/metrics`` answers (on) or
+    is 404 (off); the worker's endpoint answers, with operations counted (on)."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    status = requests.get(f"{api}/metrics", headers=auth, timeout=30).status_code
+    if status != (200 if mode == ON else 404):
+        raise RuntimeError(f"observability {mode}: GET /metrics answered {status}")
+    if mode == ON and worker_port:
+        page = requests.get(f"http://127.0.0.1:{worker_port}/metrics", timeout=30).text
+        if "tasks_operations_total" not in page:
+            raise RuntimeError("observability on: the worker's metrics count no operation")
+
+
+def log_size(paths: list[Path]) -> str:
+    lines = size = 0
+    for path in paths:
+        if path.exists():
+            data = path.read_bytes()
+            lines, size = lines + data.count(b"\n"), size + len(data)
+    return f"{lines} log lines ({size / 1024:.0f} KiB)"
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _best(samples: list[Sample]) -> tuple[float, float]:
+    return max(s.throughput for s in samples), min(s.p99 for s in samples)
+
+
+def print_table(samples: list[Sample], rounds: int) -> bool:
+    """The table of on against off, each side's best run; every run below it. True
+    when every part (not the controls) is within the aim."""
+    runs: dict[tuple[str, str], dict[str, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    control: dict[tuple[str, str], bool] = {}
+    for s in samples:
+        runs[s.backend, s.part][s.mode].append(s)
+        control[s.backend, s.part] = s.control
+    print(
+        f"\nlogs and metrics off vs on: {rounds} runs each, alternating (ABBA), "
+        "best run of each side; aim: throughput on/off >= 0.95, p99 on/off <= 1.05"
+    )
+    header = (
+        f"{'backend':9} {'part':38} {'req/s off':>9} {'req/s on':>9} {'ratio':>6}"
+        f" {'p99 off':>8} {'p99 on':>8} {'ratio':>6}  verdict"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for (backend, part), modes in runs.items():
+        (t_off, p_off), (t_on, p_on) = _best(modes[OFF]), _best(modes[ON])
+        t_ratio, p_ratio = t_on / t_off, p_on / p_off
+        within = t_ratio >= 1 - AIM and p_ratio <= 1 + AIM
+        if control[backend, part]:
+            verdict = "control (noise)"
+        else:
+            verdict = "pass" if within else "FAIL"
+            ok = ok and within
+        print(
+            f"{backend:9} {part[:38]:38} {t_off:9.1f} {t_on:9.1f} {t_ratio:6.3f}"
+            f" {p_off:8.1f} {p_on:8.1f} {p_ratio:6.3f}  {verdict}"
+        )
+    print("(p99 in ms)")
+    print("\nevery run, in run order (req/s, p99 ms):")
+    for (backend, part), modes in runs.items():
+        for mode in (OFF, ON):
+            figures = ", ".join(f"{s.throughput:.1f}/{s.p99:.1f}" for s in modes[mode])
+            print(f"  {backend:9} {part[:38]:38} {mode:3}  {figures}")
+    for (backend, part), modes in runs.items():
+        (t_off, p_off), (t_on, p_on) = _best(modes[OFF]), _best(modes[ON])
+        moved = max(abs(t_on / t_off - 1), abs(p_on / p_off - 1))
+        if control[backend, part] and moved > AIM:
+            print(
+                f"\nnote: {backend}'s control moved {moved:.0%} between its off and on runs"
+                f" (more than the {AIM:.0%} aim): the machine's noise, not the code's; run"
+                " again on a quiet machine or with more --rounds before reading the verdicts"
+            )
+    print(f"\noverall: {'pass' if ok else 'FAIL'} (aim {AIM:.0%})")
+    return ok
