@@ -11,7 +11,7 @@ from tasks_service.store import lookups
 from tasks_service.store.db import session_scope
 from tasks_service.store.schemas.directory import ACCOUNT_READONLY, AccountUpdate
 from web.http import actor, json_response, parse_body, settings
-from web.submit import respond_with_recompute
+from web.submit import idempotent, respond_with_recompute
 
 bp = Blueprint("account", __name__)
 
@@ -24,6 +24,7 @@ def get_account() -> Response:
 
 
 @bp.route("/account", methods=["PATCH", "PUT"])
+@idempotent
 def update_account() -> Response:
     require_admin(actor())
     data = parse_body(AccountUpdate, ACCOUNT_READONLY, wrapper="account")

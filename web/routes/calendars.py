@@ -53,6 +53,7 @@ def get_calendar(calendar_id: int) -> Response:
 
 
 @bp.route("/calendars/<id:calendar_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_calendar(calendar_id: int) -> Response:
     require_admin(actor())
     data = parse_body(CalendarUpdate, CALENDAR_READONLY, wrapper="calendar")

@@ -49,6 +49,7 @@ def get_policy(policy_id: int) -> Response:
 
 
 @bp.route("/escalation_policies/<id:policy_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_policy(policy_id: int) -> Response:
     """A change to the levels re-plans the levels of the account's open tasks in the
     background (an operation, as for a calendar change)."""

@@ -40,6 +40,7 @@ def my_unread_count() -> Response:
 
 
 @bp.route("/people/me/notifications/<id:notification_id>", methods=["PATCH", "PUT"])
+@idempotent
 def mark_notification(notification_id: int) -> Response:
     data = parse_body(NotificationUpdate, NOTIFICATION_READONLY)
     with session_scope(settings()) as session:

@@ -32,6 +32,7 @@ def me() -> Response:
 
 
 @bp.route("/people/me", methods=["PATCH", "PUT"])
+@idempotent
 def update_me() -> Response:
     """What a person may change about themselves: their notification opt-outs (a PATCH
     without them changes nothing)."""
@@ -71,6 +72,7 @@ def get_person(person_id: int) -> Response:
 
 
 @bp.route("/people/<id:person_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_person(person_id: int) -> Response:
     accounts.require_admin(actor())
     data = parse_body(PersonUpdate, PERSON_READONLY, wrapper="person")

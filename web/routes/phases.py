@@ -46,6 +46,7 @@ def get_phase(workflow_id: int, phase_id: int) -> Response:
 
 
 @bp.route("/workflows/<id:workflow_id>/phases/<id:phase_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_phase(workflow_id: int, phase_id: int) -> Response:
     data = parse_body(PhaseUpdate, PHASE_READONLY, wrapper="phase")
     who = actor()
@@ -57,6 +58,7 @@ def update_phase(workflow_id: int, phase_id: int) -> Response:
 
 
 @bp.delete("/workflows/<id:workflow_id>/phases/<id:phase_id>")
+@idempotent
 def delete_phase(workflow_id: int, phase_id: int) -> Response:
     who = actor()
     with session_scope(settings()) as session:

@@ -52,6 +52,7 @@ def get_team(team_id: int) -> Response:
 
 
 @bp.route("/teams/<id:team_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_team(team_id: int) -> Response:
     """A new calendar or policy recomputes the team's open tasks in the background."""
     accounts.require_admin(actor())
@@ -82,6 +83,7 @@ def add_member(team_id: int) -> Response:
 
 
 @bp.delete("/teams/<id:team_id>/members/<id:person_id>")
+@idempotent
 def remove_member(team_id: int, person_id: int) -> Response:
     accounts.require_admin(actor())
     with session_scope(settings()) as session:

@@ -54,6 +54,7 @@ def get_task_template(template_id: int) -> Response:
 
 
 @bp.route("/task_templates/<id:template_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_task_template(template_id: int) -> Response:
     accounts.require_admin(actor())
     data = parse_body(TaskTemplateUpdate, TASK_TEMPLATE_READONLY, wrapper="task_template")
@@ -90,6 +91,7 @@ def get_workflow_template(template_id: int) -> Response:
 
 
 @bp.route("/workflow_templates/<id:template_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_workflow_template(template_id: int) -> Response:
     accounts.require_admin(actor())
     data = parse_body(

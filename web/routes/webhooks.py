@@ -51,6 +51,7 @@ def get_webhook(webhook_id: int) -> Response:
 
 
 @bp.route("/webhooks/<id:webhook_id>", methods=["PATCH", "PUT"])
+@idempotent
 def update_webhook(webhook_id: int) -> Response:
     require_admin(actor())
     data = parse_body(WebhookUpdate, WEBHOOK_READONLY, wrapper="webhook")
