@@ -94,12 +94,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def json_body(wrapper: str | None = None) -> Any:
-    """The parsed JSON body: 415 unless JSON, 400 if malformed; ``{}`` when empty.
+    """The parsed JSON body: 415 unless JSON, 400 if malformed; ``{}`` when there is none.
 
     ``wrapper``: a body of the form ``{"task": {...}}`` (Trackops) is unwrapped.
     """
     raw = request.get_data(cache=True)
-    if not raw.strip():
+    if not raw:  # (whitespace alone is no JSON document: refused below)
         return {}
     if not request.is_json:
         raise ApiError(
@@ -134,8 +134,10 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits
-    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else low - 1
+    # ASCII digits only, no leading zero (the document's pattern): int() would also take
+    # " 5", "+5", "05", "1_0" and other scripts' digits
+    plain = raw.isascii() and raw.isdigit() and len(raw) <= 10 and raw[0] != "0"
+    value = int(raw) if plain else low - 1
     if not low <= value <= high:
         raise ApiError(
             400,

@@ -37,7 +37,7 @@ _LINKED = {
 def _check_link(session: Session, predecessor: Task, successor: Task, field: str) -> None:
     """Raises: TaskValidationError naming ``field``."""
     if predecessor.id == successor.id:
-        raise field_error(field, "invalid_value", f"task {predecessor.id} cannot follow itself")
+        raise field_error(field, "self_link", f"task {predecessor.id} cannot follow itself")
     if predecessor.workflow_id is None or predecessor.workflow_id != successor.workflow_id:
         raise field_error(
             field,

@@ -116,6 +116,8 @@ def do_update_workflow(
     recompute = background.request_if_moved(session, workflow, before, person_id, scope)
     if status is not None and status != workflow.status:
         _change_status(session, outbox, workflow, status, reason, note, person_id, operation_id)
+    elif note is not None and status is not None:  # completed already: nothing to note
+        raise field_error("note", "unchanged_status", f"the workflow is {status} already")
     elif note is not None:
         raise field_error("note", "requires_completed", "is given when completing a workflow")
     workflow.updated_at = utcnow()

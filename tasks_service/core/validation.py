@@ -24,11 +24,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StrictInt,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from tasks_service.core.errors import TaskValidationError
 
@@ -36,6 +39,15 @@ from tasks_service.core.errors import TaskValidationError
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 _EARLIEST = datetime(FIRST_YEAR, 1, 1)
 _LATEST = datetime(LAST_YEAR, 12, 31, 23, 59, 59)
+
+
+# What the document promises a day, a time of day and a moment are (``web.openapi``):
+# forms the parsers below always take. Days up to the 28th, offsets up to 13 hours:
+# every value written from them is in range.
+DAY_PATTERN = r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+TIME_PATTERN = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+OFFSET_PATTERN = r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])"
+MOMENT_PATTERN = f"{DAY_PATTERN}T{TIME_PATTERN}{OFFSET_PATTERN}"
 
 
 def _to_utc_moment(value: Any) -> Any:
@@ -66,7 +78,12 @@ def _to_utc_moment(value: Any) -> Any:
     return utc
 
 
-Moment = Annotated[datetime, BeforeValidator(_to_utc_moment)]
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_to_utc_moment),
+    # a date-time with its offset, or a day (midnight UTC): more than format date-time
+    WithJsonSchema({"type": "string", "pattern": f"^({MOMENT_PATTERN}|{DAY_PATTERN})$"}),
+]
 
 
 def _one_line(value: Any) -> Any:
@@ -95,11 +112,36 @@ def _breaks_the_line(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
 
 
-OneLine = BeforeValidator(_one_line)
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: What ``_one_line`` takes, as the document's pattern; after ``strip_whitespace`` with a
+#: ``min_length``, also a character that is not whitespace.
+ONE_LINE_PATTERN = f"^[^{_CONTROLS}]*$"
+NON_BLANK_LINE_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
+
+
+class _OneLine:
+    """``_one_line`` before a text's own checks, and its pattern in the JSON schema."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_before_validator_function(_one_line, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        found = handler(schema)
+        inner = schema.get("schema", {})
+        if found.get("type") == "string" and "pattern" not in found:
+            blank_refused = inner.get("strip_whitespace") and inner.get("min_length")
+            found["pattern"] = NON_BLANK_LINE_PATTERN if blank_refused else ONE_LINE_PATTERN
+        return found
+
+
+OneLine = _OneLine()
 Subject = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
 ]
-LongText = Annotated[str, StringConstraints(max_length=65536)]  # NUL: see ``validate``
+#: (NUL: ``validate`` refuses it in any text; the document says so here)
+LongText = Annotated[
+    str, StringConstraints(max_length=65536), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
 ]
@@ -107,9 +149,11 @@ LabelName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
 ]
 #: Stored as given; compared without regard to case (``identity.directory``).
+_ADDRESS_PART = f"[^@\\s{_CONTROLS}]+"
+_EMAIL_PATTERN = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(strip_whitespace=True, max_length=255, pattern=_EMAIL_PATTERN),
     OneLine,
 ]
 _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
@@ -180,8 +224,17 @@ def _http_uri(value: Any) -> Any:
     return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
 
 
+_LABEL = "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?"
+_URI_PATTERN = rf"^https?://{_LABEL}(\.{_LABEL}){{0,3}}(:[1-9][0-9]{{0,3}})?(/[!-\"$-~]*)?$"
+
 #: A webhook's address (``notify.transport.guard`` decides later whether it is public).
-HttpUri = Annotated[str, StringConstraints(max_length=2048), BeforeValidator(_http_uri)]
+HttpUri = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    BeforeValidator(_http_uri),
+    # A form ``_http_uri`` always takes (it takes more: other letters' case, IPv6 hosts...)
+    Field(json_schema_extra={"pattern": _URI_PATTERN}),
+]
 
 
 @functools.cache
@@ -204,18 +257,33 @@ def _iana_zone(value: Any) -> Any:
 
 
 #: A time zone: an IANA name, exactly as IANA spells it.
-TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
+TimeZoneName = Annotated[
+    str, AfterValidator(_iana_zone), Field(json_schema_extra={"enum": sorted(iana_zones())})
+]
+
+
+def _integral(value: Any) -> Any:
+    """A JSON number with no fraction (``3.0``) is the whole number JSON Schema says it
+    is; the text ``"3"`` and ``true`` stay refused (``StrictInt``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: After a whole number's constraints (``Annotated[StrictInt, Field(ge=1), Integral]``:
+#: before them, the document would lose its minimum and maximum): ``3`` or ``3.0``.
+Integral = BeforeValidator(_integral)
 
 #: Ids fit the 32-bit integer columns of every backend.
 MAX_ID = 2**31 - 1
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID), Integral]
 MAX_MINUTES = 600_000
-Minutes = Annotated[StrictInt, Field(ge=1, le=MAX_MINUTES)]
+Minutes = Annotated[StrictInt, Field(ge=1, le=MAX_MINUTES), Integral]
 #: The most service minutes a calendar is asked to count: a percent level (up to 1000%)
 #: of the longest planned duration, with room for the time a task's clock stood still
 #: and a level's offset (a year of minutes, ``store.schemas.policies``).
 MAX_SERVICE_MINUTES = 10_000_000
-EffortMinutes = Annotated[StrictInt, Field(ge=0, le=600000)]
+EffortMinutes = Annotated[StrictInt, Field(ge=0, le=600000), Integral]
 
 
 class InputModel(BaseModel):
@@ -225,6 +293,9 @@ class InputModel(BaseModel):
 
 
 _CODES = {
+    # rules between a list's items (``store.schemas.calendars``): kept as they are
+    "range_order": "range_order",
+    "ranges_overlap": "ranges_overlap",
     "missing": "missing",
     "extra_forbidden": "unknown_field",
     "string_too_long": "too_long",
@@ -277,6 +348,36 @@ class HugeNumber(str):
     @property
     def digits(self) -> int:
         return len(self.lstrip("-"))
+
+
+#: A free-form JSON value as the document gives it (``custom_fields``): any, but no NUL
+#: in a text or a key at any depth (``_unreadable``). A component of the document
+#: (``web.openapi``), as it refers to itself.
+FREE_JSON = "FreeJson"
+_NO_NUL = {"type": "string", "pattern": "^[^\\x00]*$"}
+FREE_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "propertyNames": _NO_NUL,
+            "additionalProperties": {"$ref": f"#/components/schemas/{FREE_JSON}"},
+        },
+        {"type": "array", "items": {"$ref": f"#/components/schemas/{FREE_JSON}"}},
+        _NO_NUL,
+        {"type": ["number", "boolean", "null"]},
+    ]
+}
+#: An object of free-form values (a task's ``custom_fields``).
+FreeObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": _NO_NUL,
+            "additionalProperties": {"$ref": f"#/components/schemas/{FREE_JSON}"},
+        }
+    ),
+]
 
 
 def parse_json_int(text: str) -> int | HugeNumber:

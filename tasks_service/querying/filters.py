@@ -38,10 +38,10 @@ class QueryError(TaskError):
 
     code = "invalid_query"
 
-    def __init__(self, field_name: str, reason: str) -> None:
+    def __init__(self, field_name: str, reason: str, code: str = "invalid_filter") -> None:
         super().__init__(
             f"{field_name}: {reason}",
-            errors=[{"field": field_name, "code": "invalid_filter", "message": reason}],
+            errors=[{"field": field_name, "code": code, "message": reason}],
         )
         self.field = field_name
 

@@ -207,7 +207,7 @@ def encode_cursor(sort_text: str, values: Sequence[Any], page: int) -> str:
 
 
 def _invalid(reason: str) -> QueryError:
-    return QueryError("search_after", reason)
+    return QueryError("search_after", reason, code="unknown_cursor")
 
 
 def _key_value(key: SortKey, value: Any) -> Any:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
-from tasks_service.core.validation import MAX_ID
+from tasks_service.core.validation import FREE_JSON, FREE_JSON_SCHEMA, MAX_ID
 from tasks_service.store.schemas.operations import OperationPublic
 from web.http import MAX_PER_PAGE
 from web.openapi import parameters
@@ -223,8 +223,9 @@ def _operation(rule: Rule, route: Route, method: str, fixed: dict[str, str]) -> 
     }
     if route.many and route.query is not None:
         op["parameters"] += parameters.list_parameters(route.query, route.extra, MAX_PER_PAGE)
-    if method in ("POST", "PUT", "PATCH") and route.body:
-        op["requestBody"] = _request_body(route)
+    body = _body_of(route, fixed)
+    if method in ("POST", "PUT", "PATCH") and body:
+        op["requestBody"] = _request_body(route, body)
     if route.fields:
         form = {"type": "object", "properties": {f: {"type": "string"} for f in route.fields}}
         op["requestBody"] = {"content": {"application/x-www-form-urlencoded": {"schema": form}}}
@@ -234,6 +235,9 @@ def _operation(rule: Rule, route: Route, method: str, fixed: dict[str, str]) -> 
         op["parameters"].append(parameters.IDEMPOTENCY_KEY)
     if route.public:
         op["security"] = []
+    elif route.page and method == "GET":
+        # signed out, the page answers with a redirect to its sign-in form
+        op["security"] = [{"ops_session": []}, {}]
     elif route.page:
         op["security"] = [{"ops_session": []}]
     elif route.box or route.token_only:
@@ -243,8 +247,14 @@ def _operation(rule: Rule, route: Route, method: str, fixed: dict[str, str]) -> 
     return op
 
 
-def _request_body(route: Route) -> dict[str, Any]:
-    shapes = [_ref(model) for model in route.body]
+def _body_of(route: Route, fixed: dict[str, str]) -> tuple[type[BaseModel], ...]:
+    if route.body_for is not None:
+        return tuple(route.body_for[value] for value in fixed.values() if value in route.body_for)
+    return route.body
+
+
+def _request_body(route: Route, body: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    shapes = [_ref(model) for model in body]
     schema: dict[str, Any] = shapes[0] if len(shapes) == 1 else {"anyOf": shapes}
     if route.wrapper:
         # Trackops' form: the same body under the resource's name
@@ -255,7 +265,10 @@ def _request_body(route: Route) -> dict[str, Any]:
             "additionalProperties": False,
         }
         schema = {"anyOf": [schema, wrapped]}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    # An empty body is read as {}: refused only where a field is required (a create), an
+    # update without one changes nothing.
+    required = any(f.is_required() for model in body for f in model.model_fields.values())
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 def _success_schema(route: Route) -> dict[str, Any] | None:
@@ -322,9 +335,12 @@ def _refusals(rule: Rule, route: Route, method: str) -> dict[str, Any]:
     """The error answers an operation may give, each in its API's error shape."""
     if route.public:
         codes = {503} if rule.endpoint == "meta.readyz" else set()
+        if "<" in rule.rule:  # a file of the docs page that is not there
+            codes.add(404)
     else:
         codes = {400, 401, 405, 414, 431, 503}
-        if "<" in rule.rule:
+        # a path's record, a record a command's body names (its outcome), Box's task
+        if "<" in rule.rule or route.box or route.durable:
             codes.add(404)
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             codes |= {403, 413, 415, 422}
@@ -384,6 +400,7 @@ def _components(routes: list[Route]) -> dict[str, Any]:
             item = {**schemas[name], "required": [route.query.key]}
             item["title"] = f"{schemas[name].get('title', name)} (fields of a page)"
             schemas[parameters.item_schema_name(route.answer)] = item
+    schemas[FREE_JSON] = FREE_JSON_SCHEMA
     schemas["Error"] = ERROR_SCHEMA
     schemas["BoxError"] = BOX_ERROR_SCHEMA
     return schemas

@@ -14,7 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tasks_service.core.validation import MAX_ID
+from tasks_service.core.validation import (
+    DAY_PATTERN,
+    MAX_ID,
+    MOMENT_PATTERN,
+    OFFSET_PATTERN,
+    TIME_PATTERN,
+)
 from tasks_service.querying.filters import Extra, FieldSpec, Kind, ResourceQuery
 from tasks_service.querying.paging import MAX_PAGE
 
@@ -22,10 +28,8 @@ from tasks_service.querying.paging import MAX_PAGE
 # digits at most here, so that every number written from the pattern is in range.
 _NUMBER = r"-?[0-9]{1,9}"
 # A moment with its offset, in the years 1900-2999, on days every month has.
-_DAY = r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-_OFFSET = r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])"
-_MOMENT = f"{_DAY}T{_TIME}{_OFFSET}"
+_DAY, _TIME, _OFFSET = DAY_PATTERN, TIME_PATTERN, OFFSET_PATTERN
+_MOMENT = MOMENT_PATTERN
 # An item of a list of names: any text but a comma, not blank.
 _NAME = r"[^,\x00]*[^,\s\x00][^,\x00]*"
 
@@ -40,8 +44,11 @@ PREFER: dict[str, Any] = {
     "name": "Prefer",
     "in": "header",
     "required": False,
-    "description": "respond-async: answer 202 at once, without waiting for the outcome",
-    "schema": {"type": "string", "enum": ["respond-async"]},
+    "description": (
+        "respond-async: answer 202 at once, without waiting for the outcome; other"
+        " preferences are ignored (RFC 7240)"
+    ),
+    "schema": {"type": "string"},
 }
 
 
@@ -107,6 +114,14 @@ _EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+def _number_or_empty(most: int) -> dict[str, Any]:
+    """A whole number from 1 to ``most`` (a power of ten) as the query writes it, or
+    empty; ``int_arg`` reads no other form (not ``+5``, ``05`` nor ``5.0``)."""
+    digits = len(str(most)) - 1
+    assert most == 10**digits, most
+    return {"type": "string", "pattern": f"^([1-9][0-9]{{0,{digits - 1}}}|{most})?$"}
+
+
 def list_parameters(
     resource: ResourceQuery, extra: Extra | None, max_per_page: int
 ) -> list[dict[str, Any]]:
@@ -114,19 +129,23 @@ def list_parameters(
     sortable = _alternatives(list(resource.sortable))
     shown = _alternatives(list(resource.shown))
     found = [
-        _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-        _query("per_page", {"type": "integer", "minimum": 1, "maximum": max_per_page}),
+        _query("page", _number_or_empty(MAX_PAGE), "empty: the first"),
+        _query("per_page", _number_or_empty(max_per_page), "empty: the default"),
         _query(
             "search_after",
-            {"type": "string"},
+            {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},  # encode_cursor's alphabet
             "a cursor from a next link; empty: start a walk by cursor",
         ),
         _query(
             "sort",
-            _text(f"^{_list_of('-?' + sortable)}$"),
-            f"fields to sort on, - for descending (default {resource.default_sort})",
+            _text(f"^({_list_of('-?' + sortable)})?$"),
+            f"fields to sort on, - for descending (default, and empty: {resource.default_sort})",
         ),
-        _query("fields", _text(f"^{_list_of(shown)}$"), "the fields to show (id always)"),
+        _query(
+            "fields",
+            _text(f"^({_list_of(shown)})?$"),
+            "the fields to show (id always; empty: the collection's own)",
+        ),
     ]
     for spec in resource.fields.values():
         found.append(_query(spec.name, _text(_filter_pattern(spec))))

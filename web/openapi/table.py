@@ -65,6 +65,8 @@ class Route:
     media: str = "application/json"
     #: The bearer token alone says who asks (an admin of any account): no account header.
     token_only: bool = False
+    #: The body of each concrete path of an ``<any(...)>`` rule, by the value it fixes.
+    body_for: Mapping[str, type[BaseModel]] | None = None
 
 
 def _listing(tag: str, model: type[BaseModel], query: ResourceQuery, summary: str) -> Route:
@@ -220,13 +222,14 @@ ROUTES: dict[str, Route] = {
         query=resources.TASK_QUERY,
         extra=resources.TASK_TRACKOPS,
     ),
-    "v1.tasks.add_link": _create(
+    "v1.tasks.add_link": Route(
+        "Link a task before or after this one",
         _TASKS,
         TASK,
-        tasks.PredecessorCreate,
-        tasks.SuccessorCreate,
+        body_for={"predecessors": tasks.PredecessorCreate, "successors": tasks.SuccessorCreate},
+        success=201,
         durable=True,
-        summary="Link a task before or after this one",
+        conflicts=True,
     ),
     "v1.tasks.add_link_in_path": _create(
         _TASKS, TASK, durable=True, summary="Link a task before or after this one (4me's form)"
@@ -248,11 +251,11 @@ ROUTES: dict[str, Route] = {
     "v1.tasks.list_labels": _listing(
         _TASKS, tasks.LabelPublic, resources.LABEL_QUERY, "List a task's labels"
     ),
-    "v1.tasks.add_labels": _create(
-        _TASKS, TASK, tasks.LabelsAdd, durable=True, summary="Add labels to a task"
+    "v1.tasks.add_labels": Route(  # the task, with its labels: no new resource
+        "Add labels to a task", _TASKS, TASK, body=(tasks.LabelsAdd,), durable=True, conflicts=True
     ),
-    "v1.tasks.remove_label": Route(
-        "Remove a label from a task", _TASKS, success=204, durable=True, conflicts=True
+    "v1.tasks.remove_label": Route(  # answers with the task, as adding does
+        "Remove a label from a task", _TASKS, TASK, durable=True, conflicts=True
     ),
     "v1.tasks.list_events": _listing(
         _TASKS, tasks.EventPublic, resources.EVENT_QUERY, "List a task's events"
@@ -355,8 +358,8 @@ ROUTES: dict[str, Route] = {
     "v1.workflows.create_workflow_task": _create(
         "workflows",
         TASK,
-        tasks.TaskCreate,
-        tasks.TaskCreateFromTemplate,
+        tasks.WorkflowTaskCreate,
+        tasks.WorkflowTaskCreateFromTemplate,
         wrapper="task",
         durable=True,
         summary="Create a task in a workflow",

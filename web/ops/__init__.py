@@ -20,3 +20,4 @@ def register(app: Flask, queue_depths: DepthReader | None = None) -> None:
         return
     app.extensions["ops_queue_depths"] = queue_depths or depth_reader(app.extensions["submitter"])
     app.register_blueprint(views.bp)
+    app.after_request(views.as_page_error)

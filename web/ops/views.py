@@ -64,6 +64,21 @@ def _domain_error(exc: TaskError) -> BaseResponse:
     return _message(status_for(body), str(body.get("message", exc)))
 
 
+def as_page_error(response: Response) -> Response:
+    """A JSON refusal of a request under ``/ops`` that no view of the page made (a path
+    that matches none, a method the page does not take) as the page's HTML message."""
+    under_ops = request.path == "/ops" or request.path.startswith("/ops/")
+    if response.status_code < 400 or not response.is_json or not under_ops:
+        return response
+    body = response.get_json(silent=True)
+    message = body.get("message") if isinstance(body, dict) else None
+    page = _message(response.status_code, str(message or "refused"))
+    for name in ("Allow", "Retry-After"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return _page_headers(page)
+
+
 def _message(status: int, message: str) -> Response:
     # no query here: the refusal may be that the database is away
     page = render_template("ops/message.html", status=status, message=message)

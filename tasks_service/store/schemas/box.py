@@ -14,7 +14,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.assignments import CompletionRule
@@ -70,9 +77,20 @@ def _digits(value: str) -> str:
 
 #: One of this service's ids, written as Box writes ids: ``"123"``. A string of digits
 #: that names no row (``"0"``, beyond any id) is not found (404), not malformed.
-BoxId = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_digits)]
+_DIGITS = r"^[0-9]+$"
+BoxId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40),
+    AfterValidator(_digits),
+    Field(json_schema_extra={"pattern": _DIGITS}),
+]
 #: Box's file id (the task's ``item_id``, kept as given).
-FileId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_digits)]
+FileId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_digits),
+    Field(json_schema_extra={"pattern": _DIGITS}),
+]
 Login = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), OneLine
 ]
@@ -121,8 +139,27 @@ class BoxTaskRef(InputModel):
     id: BoxId
 
 
+def _by_id_or_login(schema: dict[str, Any]) -> None:
+    """The document's ``assign_to``: ``{"id"}`` or ``{"login"}`` (the other absent or
+    null), as two shapes, which is what ``_one_of_them`` holds it to."""
+    fields = schema.pop("properties")
+    schema.pop("additionalProperties", None)
+    text = {name: field["anyOf"][0] for name, field in fields.items()}  # (not its null)
+    schema["anyOf"] = [
+        {
+            "type": "object",
+            "properties": {given: text[given], other: {"type": "null"}},
+            "required": [given],
+            "additionalProperties": False,
+        }
+        for given, other in (("id", "login"), ("login", "id"))
+    ]
+
+
 class BoxAssignTo(InputModel):
     """The person to assign: by id, or by ``login`` (their primary email); one of them."""
+
+    model_config = ConfigDict(**InputModel.model_config, json_schema_extra=_by_id_or_login)
 
     id: BoxId | None = None
     login: Login | None = None

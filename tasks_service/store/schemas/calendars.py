@@ -16,12 +16,15 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.validation import (
+    DAY_PATTERN,
     FIRST_YEAR,
     LAST_YEAR,
     InputModel,
@@ -47,6 +50,10 @@ def _clock(value: Any) -> Any:
         return time.fromisoformat(value)
     except ValueError:
         raise ValueError('must be a time of day "HH:MM" from 00:00 to 24:00') from None
+
+
+_HH_MM = "([01][0-9]|2[0-3]):[0-5][0-9]"
+_START, _END = f"^{_HH_MM}$", f"^({_HH_MM}|24:00)$"
 
 
 def _start_clock(value: Any) -> Any:
@@ -93,7 +100,14 @@ def _distinct_days(days: list[date]) -> list[date]:
 
 
 Holidays = Annotated[
-    list[Annotated[date, BeforeValidator(_iso_day), AfterValidator(_holiday)]],
+    list[
+        Annotated[
+            date,
+            BeforeValidator(_iso_day),
+            AfterValidator(_holiday),
+            WithJsonSchema({"type": "string", "pattern": f"^{DAY_PATTERN}$"}),
+        ]
+    ],
     Field(max_length=10 * MAX_HOLIDAYS),  # before de-duplication: a bound on the work
     AfterValidator(_distinct_days),
 ]
@@ -103,20 +117,53 @@ class ServiceHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekday: Weekday
-    start: Annotated[time, BeforeValidator(_start_clock)]
-    end: Annotated[time | None, BeforeValidator(_clock)]
+    start: Annotated[
+        time, BeforeValidator(_start_clock), WithJsonSchema({"type": "string", "pattern": _START})
+    ]
+    end: Annotated[
+        time | None, BeforeValidator(_clock), WithJsonSchema({"type": "string", "pattern": _END})
+    ]
+
+
+def _holiday_countries(schema: dict[str, Any]) -> None:
+    """The document's list of ``holiday_country`` values: those ``holidays`` knows."""
+    import holidays  # here: it takes 150 ms to import, and most calendars need none
+
+    schema["enum"] = [*sorted(holidays.list_supported_countries()), None]
 
 
 class CalendarSpec(BaseModel):
     """A calendar as the REST resource and ``Calendar.from_spec`` take it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        # what ``_consistent`` holds it to first: service hours, or around the clock
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"is_24x7": {"const": True}}, "required": ["is_24x7"]},
+                {"properties": {"hours": {"type": "array", "minItems": 1}}, "required": ["hours"]},
+            ],
+            # a subdivision needs its country
+            "if": {
+                "properties": {"holiday_subdivision": {"type": "string"}},
+                "required": ["holiday_subdivision"],
+            },
+            "then": {
+                "properties": {"holiday_country": {"type": "string"}},
+                "required": ["holiday_country"],
+            },
+        },
+    )
 
     name: Name | None = None
     time_zone: TimeZoneName = "UTC"
     hours: list[ServiceHours] = Field(default_factory=list, max_length=7 * 24)
     holidays: Holidays = Field(default_factory=list)
-    holiday_country: Annotated[str, StringConstraints(max_length=8), OneLine] | None = None
+    holiday_country: Annotated[str, StringConstraints(max_length=8), OneLine] | None = Field(
+        None, json_schema_extra=_holiday_countries
+    )
+    # (which ones a country has is a rule between the two fields: ``unknown_subdivision``)
     holiday_subdivision: Annotated[str, StringConstraints(max_length=16), OneLine] | None = None
     is_24x7: StrictBool = False
 
@@ -126,13 +173,15 @@ class CalendarSpec(BaseModel):
         by_day: dict[str, list[tuple[time, time | None]]] = {}
         for i, item in enumerate(hours):
             if item.end is not None and item.end <= item.start:
-                raise ValueError(f"hours[{i}] ({item.weekday}): a range must end after it starts")
+                raise PydanticCustomError(
+                    "range_order", f"hours[{i}] ({item.weekday}): a range must end after it starts"
+                )
             by_day.setdefault(item.weekday, []).append((item.start, item.end))
         for day, ranges in by_day.items():
             ranges.sort(key=lambda pair: pair[0])
             for (_s1, e1), (s2, _e2) in pairwise(ranges):
                 if e1 is None or e1 > s2:
-                    raise ValueError(f"{day}: service ranges overlap")
+                    raise PydanticCustomError("ranges_overlap", f"{day}: service ranges overlap")
         return hours
 
     @model_validator(mode="after")
@@ -178,17 +227,66 @@ class CalendarCreate(CalendarSpec):
     name: Name
 
 
+def _as_in_spec(field: str) -> WithJsonSchema:
+    """The JSON schema of CalendarSpec's ``field`` (its definitions inlined), for an
+    update's loosely read one."""
+    info = CalendarSpec.model_fields[field]
+    annotation: Any = (
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    )
+    shape = TypeAdapter(annotation).json_schema()
+    if callable(info.json_schema_extra):  # (the field's own additions: holiday_country's list)
+        info.json_schema_extra(shape)
+    definitions = shape.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return WithJsonSchema(inline(shape))
+
+
 class CalendarUpdate(InputModel):
     """PATCH /calendars/:id: the fields sent replace the calendar's; the result is
     validated as a whole (``CalendarSpec``)."""
 
+    # The rules are read loosely here and held to CalendarSpec once merged; the
+    # document gives CalendarSpec's shapes (``_as_in_spec``).
+    model_config = ConfigDict(
+        **InputModel.model_config,
+        json_schema_extra={
+            "not": {
+                "properties": {"hours": {"maxItems": 0}, "is_24x7": {"const": False}},
+                "required": ["hours", "is_24x7"],
+            },
+            # a subdivision needs a country: this one, if it is sent
+            "if": {
+                "properties": {"holiday_subdivision": {"type": "string"}},
+                "required": ["holiday_subdivision"],
+            },
+            "then": {"properties": {"holiday_country": {"type": "string"}}},
+        },
+    )
+
     name: Name = None  # type: ignore[assignment]
-    time_zone: str = None  # type: ignore[assignment]
+    time_zone: TimeZoneName = None  # type: ignore[assignment]
     # bounded as in CalendarSpec, so that a huge list is refused before it is read
-    hours: list[dict[str, Any]] = Field(None, max_length=7 * 24)  # type: ignore[arg-type]
-    holidays: list[Any] = Field(None, max_length=10 * MAX_HOLIDAYS)  # type: ignore[arg-type]
-    holiday_country: str | None = None
-    holiday_subdivision: str | None = None
+    hours: Annotated[list[dict[str, Any]], _as_in_spec("hours")] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=7 * 24,
+    )
+    holidays: Annotated[list[Any], _as_in_spec("holidays")] = Field(
+        None,  # type: ignore[arg-type]
+        max_length=10 * MAX_HOLIDAYS,
+    )
+    holiday_country: Annotated[str | None, _as_in_spec("holiday_country")] = None
+    holiday_subdivision: Annotated[str | None, _as_in_spec("holiday_subdivision")] = None
     is_24x7: StrictBool = None  # type: ignore[assignment]
 
 

@@ -25,7 +25,12 @@ class PersonUpdate(InputModel):
     disabled: StrictBool = None  # type: ignore[assignment]
 
 
-OptOuts = Annotated[list[str], Field(max_length=40)]
+_OPT_OUTS = [
+    f"{channel}{event}" for channel in ("", "email:", "in_app:") for event in PEOPLE_EVENTS
+]
+OptOuts = Annotated[
+    list[str], Field(max_length=40, json_schema_extra={"items": {"enum": _OPT_OUTS}})
+]
 
 
 class NotificationPreferences(InputModel):

@@ -12,7 +12,10 @@ from tasks_service.core.statuses import DeliveryState
 from tasks_service.core.validation import HttpUri, InputModel, OneLine
 from tasks_service.store.schemas.shape import PublicModel, readonly_fields
 
-EventNames = Annotated[list[str], Field(min_length=1, max_length=20)]
+EventNames = Annotated[
+    list[str],
+    Field(min_length=1, max_length=20, json_schema_extra={"items": {"enum": list(EVENTS)}}),
+]
 Description = Annotated[str, StringConstraints(max_length=255), OneLine]
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt, StringConstraints
 
 from tasks_service.core.statuses import PhaseStatus
-from tasks_service.core.validation import InputModel, OneLine
+from tasks_service.core.validation import InputModel, Integral, OneLine
 from tasks_service.store.schemas.shape import PublicModel, field_names, readonly_fields
 from tasks_service.store.schemas.tasks import WorkflowRef
 
@@ -29,7 +29,7 @@ PhaseName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PHASE_NAME),
     OneLine,
 ]
-Position = Annotated[StrictInt, Field(ge=1, le=MAX_POSITION)]
+Position = Annotated[StrictInt, Field(ge=1, le=MAX_POSITION), Integral]
 
 
 class PhaseCreate(InputModel):

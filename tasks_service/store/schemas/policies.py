@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.statuses import TaskImpact
-from tasks_service.core.validation import Id, InputModel, Name
+from tasks_service.core.validation import Id, InputModel, Integral, Name
 from tasks_service.store.schemas.shape import PublicModel, Ref, readonly_fields
 
 #: Who a level tells: the task's member, its team's members, its workflow's manager, a
@@ -30,7 +30,7 @@ NotifyTarget = Annotated[
     ),
 ]
 #: A year of minutes either way.
-OffsetMinutes = Annotated[StrictInt, Field(ge=-525_600, le=525_600)]
+OffsetMinutes = Annotated[StrictInt, Field(ge=-525_600, le=525_600), Integral]
 
 
 class EscalationActions(BaseModel):
@@ -45,11 +45,22 @@ class EscalationLevel(BaseModel):
     """One level: at ``offset_minutes`` from ``relative_to``, or at ``percent`` of the
     planned service time (a warning before the breach)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # what ``_one_moment`` holds a level to: a percent alone
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "if": {"properties": {"percent": {"type": "integer"}}, "required": ["percent"]},
+            "then": {
+                "not": {"required": ["relative_to"]},
+                "properties": {"offset_minutes": {"const": 0}},
+            },
+        },
+    )
 
     offset_minutes: OffsetMinutes = 0
     relative_to: Literal["completion_target_at", "due_at"] = "completion_target_at"
-    percent: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    percent: Annotated[StrictInt, Field(ge=1, le=1000), Integral] | None = None
     notify: Annotated[list[NotifyTarget], Field(max_length=50)] = []
     actions: EscalationActions | None = None
 

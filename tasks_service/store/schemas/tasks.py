@@ -23,16 +23,21 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.assignments import CompletionRule
 from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
 from tasks_service.core.validation import (
+    DAY_PATTERN,
     FIRST_YEAR,
     LAST_YEAR,
+    ONE_LINE_PATTERN,
     EffortMinutes,
+    FreeObject,
     Id,
     InputModel,
+    Integral,
     LabelName,
     LongText,
     Minutes,
@@ -66,7 +71,14 @@ def _label_characters(name: str) -> str:
     return name
 
 
-Label = Annotated[LabelName, AfterValidator(_label_characters)]
+Label = Annotated[
+    LabelName,
+    AfterValidator(_label_characters),
+    # (``\w`` as Python and the Rust regex engine read it: a letter or digit of any script)
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^ *\w[\w .:+@-]*$"}
+    ),
+]
 #: The longest label name (``core.validation.LabelName``, the column's length).
 MAX_LABEL_LENGTH = 100
 Labels = Annotated[list[Label], Field(max_length=50)]
@@ -76,7 +88,7 @@ Source = Annotated[str, StringConstraints(max_length=30), OneLine]
 SourceId = Annotated[str, StringConstraints(max_length=128), OneLine]
 #: People given an assignment each (``core.assignments``): an approval task's approvers.
 PersonIds = Annotated[list[Id], Field(max_length=100)]
-RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=100)]
+RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=100), Integral]
 #: Box's item (a file of theirs: this service keeps its id as a reference).
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -101,7 +113,12 @@ def _in_our_years(value: date) -> date:
 
 
 #: A day without a time (Trackops' ``due_on``).
-Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_our_years)]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_in_our_years),
+    WithJsonSchema({"type": "string", "pattern": f"^{DAY_PATTERN}$"}),
+]
 _AddressLine = Annotated[str, StringConstraints(max_length=255), OneLine]
 
 
@@ -109,6 +126,8 @@ def _zip_code(value: Any) -> str | int:
     """A zip or postal code as given: a text, or a whole number (Trackops' example sends
     80202), of up to 20 characters or digits. One check for both, so that an error
     names ``address.zip`` rather than each type it might have been."""
+    if isinstance(value, float) and value.is_integer():  # 80202.0 is JSON's 80202
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise PydanticCustomError("invalid_type", "must be a text or a whole number")
     if isinstance(value, int) and value < 0:
@@ -119,7 +138,19 @@ def _zip_code(value: Any) -> str | int:
 
 
 #: (``OneLine`` runs first: it refuses control characters in a text.)
-ZipCode = Annotated[str | int, PlainValidator(_zip_code), OneLine]
+ZipCode = Annotated[
+    str | int,
+    PlainValidator(_zip_code),
+    OneLine,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": 20, "pattern": ONE_LINE_PATTERN},
+                {"type": "integer", "minimum": 0, "maximum": 10**20 - 1},
+            ]
+        }
+    ),
+]
 
 
 class Address(InputModel):
@@ -137,6 +168,11 @@ class Address(InputModel):
 
 class TaskUpdate(InputModel):
     """Every field optional; only the fields sent are changed, ``null`` clears."""
+
+    # The document says what ``_one_due_date`` holds a body to.
+    model_config = ConfigDict(
+        **InputModel.model_config, json_schema_extra={"not": {"required": ["due_on", "due_at"]}}
+    )
 
     subject: Subject = None  # type: ignore[assignment]  # absent is fine, null is not
     category: TaskCategory = None  # type: ignore[assignment]
@@ -162,7 +198,7 @@ class TaskUpdate(InputModel):
     calendar_id: Id | None = None
     source: Source | None = None
     source_id: SourceId | None = Field(default=None, alias="sourceID")
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: FreeObject | None = None
     labels: Labels = None  # type: ignore[assignment]
     # Its place in its workflow's plan (``commands.workflow_plan``): the links given
     # replace the task's own (on create: its first); the failure task and the phase
@@ -216,6 +252,20 @@ class TaskCreateFromTemplate(TaskCreate):
     subject: Subject = None  # type: ignore[assignment]
     category: TaskCategory = None  # type: ignore[assignment]
     template_id: Id
+
+
+class WorkflowTaskCreate(TaskCreate):
+    """``POST /v1/workflows/:id/tasks``: its workflow is the path's (``workflow_id`` is
+    refused there, as readonly). The document's shape; the view holds the body to
+    ``TaskCreate`` with ``workflow_id`` readonly."""
+
+    workflow_id: SkipJsonSchema[None] = None
+
+
+class WorkflowTaskCreateFromTemplate(TaskCreateFromTemplate):
+    """``WorkflowTaskCreate`` from a task template."""
+
+    workflow_id: SkipJsonSchema[None] = None
 
 
 def task_create_model(body: Any) -> type[TaskCreate]:

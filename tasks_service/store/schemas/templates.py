@@ -29,7 +29,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from tasks_service.core.graph import find_cycle
 from tasks_service.core.statuses import TaskCategory, TaskImpact, WorkflowCategory
-from tasks_service.core.validation import Id, InputModel, LongText, Minutes, OneLine, Subject
+from tasks_service.core.validation import (
+    Id,
+    InputModel,
+    Integral,
+    LongText,
+    Minutes,
+    OneLine,
+    Subject,
+)
 from tasks_service.store.schemas.shape import (
     PublicModel,
     Ref,
@@ -50,8 +58,8 @@ PhaseName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), OneLine
 ]
 #: As a workflow's phases take it (``store.schemas.phases``): from 1.
-Position = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
-RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=MAX_REQUIRED_APPROVALS)]
+Position = Annotated[StrictInt, Field(ge=1, le=1_000_000), Integral]
+RequiredApprovals = Annotated[StrictInt, Field(ge=1, le=MAX_REQUIRED_APPROVALS), Integral]
 
 
 # --- task templates --------------------------------------------------------------------
@@ -247,7 +255,7 @@ def plan_errors(plan: WorkflowPlan) -> list[dict[str, str]]:
             errors.append(
                 _error(
                     f"{place}.failure_task_template_id",
-                    "invalid_value",
+                    "own_failure_task",
                     "a task cannot be its own failure task",
                 )
             )

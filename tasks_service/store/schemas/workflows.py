@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ConfigDict
+
 from tasks_service.core.statuses import (
     TaskImpact,
     WorkflowCategory,
@@ -48,7 +50,21 @@ def workflow_create_model(body: Any) -> type[WorkflowCreate]:
     return WorkflowCreateFromTemplate if named else WorkflowCreate
 
 
+def _completing(field: str) -> dict[str, Any]:
+    given = {"properties": {field: {"type": "string"}}, "required": [field]}
+    return {
+        "if": given,
+        "then": {"properties": {"status": {"const": "completed"}}, "required": ["status"]},
+    }
+
+
 class WorkflowUpdate(InputModel):
+    # what ``do_update_workflow`` holds a body to: a reason or note completes it
+    model_config = ConfigDict(
+        **InputModel.model_config,
+        json_schema_extra={"allOf": [_completing("completion_reason"), _completing("note")]},
+    )
+
     subject: Subject = None  # type: ignore[assignment]
     category: WorkflowCategory = None  # type: ignore[assignment]
     manager_id: Id = None  # type: ignore[assignment]  # a workflow always has a manager
