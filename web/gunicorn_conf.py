@@ -12,9 +12,12 @@ from typing import Any
 
 from tasks_service.core import metrics
 from tasks_service.core.logs import gunicorn_logging
-from tasks_service.core.settings import get_settings
+from tasks_service.core.settings import Settings
 
-logconfig_dict = gunicorn_logging(get_settings())
+# Settings read afresh, not ``get_settings()``: gunicorn loads this module before it
+# applies its ``--env`` (TASKS_PUBLIC_URL), and the web processes it forks would keep
+# the cached settings read without it.
+logconfig_dict = gunicorn_logging(Settings())
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import structlog
 from structlog.typing import Processor
@@ -62,9 +62,26 @@ def _renderer(as_json: bool, stream: IO[str]) -> list[Processor]:
     ]
 
 
+class _CurrentStderr:
+    """``sys.stderr`` as it is at each write, not as it was when logging was set up: a
+    test runner swaps it for each test (and closes the old one), as may a daemon."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+STDERR: TextIO = _CurrentStderr()  # type: ignore[assignment]
+
+
 def stdlib_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """A handler writing the standard library's records as our lines."""
-    stream = stream or sys.stderr
+    stream = stream or STDERR
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -82,7 +99,7 @@ def stdlib_handler(settings: Settings, stream: IO[str] | None = None) -> logging
 def configure_logging(settings: Settings) -> None:
     level = _level(settings)
     # Logs go to stderr: stdout carries command output (tokens) for scripts.
-    stream = sys.stderr
+    stream = STDERR
     structlog.configure(
         processors=[*_shared(), *_renderer(renders_json(settings, stream), stream)],
         wrapper_class=structlog.make_filtering_bound_logger(level),

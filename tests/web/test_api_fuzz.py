@@ -49,7 +49,10 @@ def test_every_operation_keeps_to_the_document(
     assert not run.errors, "\n".join(run.errors)
     report = "\n\n".join(str(found) for found in run.found)
     assert not run.found, f"{len(run.found)} failures:\n{report}"
-    # every phase ran (a phase skipped for want of links would pass vacuously)
-    assert {run.phases[p] for p in fuzzing.PHASES} == {"success"}, run.phases
+    # every phase that generates ran (one skipped, say the stateful one for want of
+    # links, would pass vacuously); the examples phase has nothing to run, as the
+    # document gives no examples of its own
+    assert {run.phases[p] for p in fuzzing.PHASES if p != "examples"} == {"success"}, run.phases
+    assert run.phases["examples"] in ("success", "skip"), run.phases
     assert run.checks >= CHECKS, CHECKS - run.checks
     assert run.scenarios >= len(list(schema.get_all_operations()))

@@ -66,9 +66,9 @@ def test_create_read_list_and_change_a_calendar(admin: Api) -> None:
         (
             {**OFFICE, "hours": [*hours("09:00", "13:00"), *hours("12:00", "17:00")]},
             "hours",
-            "invalid_value",
+            "ranges_overlap",
         ),
-        ({**OFFICE, "hours": hours("17:00", "09:00")}, "hours", "invalid_value"),
+        ({**OFFICE, "hours": hours("17:00", "09:00")}, "hours", "range_order"),
         ({**OFFICE, "hours": hours("09:00", "25:00")}, "hours.0.end", "invalid_value"),
         ({**OFFICE, "time_zone": "Europe/Atlantis"}, "time_zone", "invalid_value"),
         ({**OFFICE, "holiday_country": "XX"}, "holiday_country", "unknown_country"),

@@ -405,7 +405,7 @@ def test_a_plan_that_breaks_its_rules_is_refused(api: Api, account: AccountInfo)
         ),
         (
             {"task_template_relations": [_relation(a, failure_task_template_id=a)]},
-            [("task_template_relations.0.failure_task_template_id", "invalid_value")],
+            [("task_template_relations.0.failure_task_template_id", "own_failure_task")],
         ),
         (
             {"task_template_relations": [_relation(a, failure_task_template_id=b)]},
