@@ -354,6 +354,9 @@ def _refusals(rule: Rule, route: Route, method: str) -> dict[str, Any]:
     return answers
 
 
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
 def _tidy(schema: Any) -> Any:
     """A model's schema as the document gives it: a field that may be left out but not
     sent as null (``subject: Subject = None``) has no default, as none of its values is
@@ -365,6 +368,10 @@ def _tidy(schema: Any) -> Any:
     tidy = {key: _tidy(value) for key, value in schema.items()}
     if "default" in tidy and tidy["default"] is None and not _takes_null(tidy):
         del tidy["default"]
+    if tidy.get("type") == "string" and not {"pattern", "enum", "const"} & set(tidy):
+        # ``validate`` refuses NUL in any text of a body; other characters are the
+        # field's own pattern's to say
+        tidy["pattern"] = NO_NUL_PATTERN
     return tidy
 
 

@@ -153,7 +153,7 @@ def list_parameters(
         if name.endswith(("_from", "_to")):
             schema = _DAY_OR_MOMENT
         else:
-            schema = _EXTRA_SCHEMAS.get(name, {"type": "string"})
+            schema = _EXTRA_SCHEMAS.get(name, _text(r"^[^\x00]*$"))  # (no NUL in a URL)
         found.append(_query(name, schema, "Trackops' list parameter (001)"))
     return found
 

@@ -50,19 +50,22 @@ def workflow_create_model(body: Any) -> type[WorkflowCreate]:
     return WorkflowCreateFromTemplate if named else WorkflowCreate
 
 
-def _completing(field: str) -> dict[str, Any]:
+def _needs_status(field: str, status: dict[str, Any]) -> dict[str, Any]:
     given = {"properties": {field: {"type": "string"}}, "required": [field]}
-    return {
-        "if": given,
-        "then": {"properties": {"status": {"const": "completed"}}, "required": ["status"]},
-    }
+    return {"if": given, "then": {"properties": {"status": status}, "required": ["status"]}}
 
 
 class WorkflowUpdate(InputModel):
-    # what ``do_update_workflow`` holds a body to: a reason or note completes it
+    # what ``do_update_workflow`` holds a body to
     model_config = ConfigDict(
         **InputModel.model_config,
-        json_schema_extra={"allOf": [_completing("completion_reason"), _completing("note")]},
+        json_schema_extra={
+            "allOf": [
+                # a reason completes it; a note goes with a change of its status
+                _needs_status("completion_reason", {"const": "completed"}),
+                _needs_status("note", {"type": "string"}),
+            ]
+        },
     )
 
     subject: Subject = None  # type: ignore[assignment]
