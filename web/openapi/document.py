@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
-from tasks_service.core.validation import FREE_JSON, FREE_JSON_SCHEMA, MAX_ID
+from tasks_service.core.documented import FREE_JSON, FREE_JSON_SCHEMA
+from tasks_service.core.validation import MAX_ID
 from tasks_service.store.schemas.operations import OperationPublic
 from web.http import MAX_PER_PAGE
 from web.openapi import parameters

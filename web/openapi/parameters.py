@@ -14,12 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tasks_service.core.documented import DAY_PATTERN, MOMENT_PATTERN, OFFSET_PATTERN, TIME_PATTERN
 from tasks_service.core.validation import (
-    DAY_PATTERN,
     MAX_ID,
-    MOMENT_PATTERN,
-    OFFSET_PATTERN,
-    TIME_PATTERN,
 )
 from tasks_service.querying.filters import Extra, FieldSpec, Kind, ResourceQuery
 from tasks_service.querying.paging import MAX_PAGE

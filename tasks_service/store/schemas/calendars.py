@@ -23,8 +23,8 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from tasks_service.core.documented import DAY_PATTERN
 from tasks_service.core.validation import (
-    DAY_PATTERN,
     FIRST_YEAR,
     LAST_YEAR,
     InputModel,

@@ -27,14 +27,13 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tasks_service.core.assignments import CompletionRule
+from tasks_service.core.documented import DAY_PATTERN, FreeObject
 from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
 from tasks_service.core.validation import (
-    DAY_PATTERN,
     FIRST_YEAR,
     LAST_YEAR,
     ONE_LINE_PATTERN,
     EffortMinutes,
-    FreeObject,
     Id,
     InputModel,
     Integral,
