@@ -339,12 +339,13 @@ def _refusals(rule: Rule, route: Route, method: str) -> dict[str, Any]:
         if "<" in rule.rule:  # a file of the docs page that is not there
             codes.add(404)
     else:
-        codes = {400, 401, 405, 414, 431, 503}
+        # 403: a token whose person may not (an admin's list, a change of someone else's)
+        codes = {400, 401, 403, 405, 414, 431, 503}
         # a path's record, a record a command's body names (its outcome), Box's task
         if "<" in rule.rule or route.box or route.durable:
             codes.add(404)
         if method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes |= {403, 413, 415, 422}
+            codes |= {413, 415, 422}
         if route.conflicts:
             codes.add(409)
     error = _ref("BoxError" if route.box else "Error")
