@@ -275,7 +275,12 @@ def task_create_model(body: Any) -> type[TaskCreate]:
 
 
 class NoteCreate(InputModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65536)]
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=65536),
+        # not blank once stripped, no NUL (``validate``): as the document says
+        Field(json_schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}),
+    ]
 
 
 class LabelsAdd(InputModel):
