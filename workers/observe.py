@@ -8,6 +8,10 @@ task's lines bound to it, and the workers' metrics endpoint.
   own line, with the request id the API stored on it (``core.metrics.report_operations``).
   Celery still prints a few notes of its own on stdout when told to stop ("worker:
   Warm shutdown"): from a signal handler, where logging could deadlock.
+- Celery's own line for each task received and each task succeeded is written at
+  ``TASKS_LOG_LEVEL=DEBUG`` only (``PerTaskLines``): the operation's line says the same
+  with more (its request id, its latency from acceptance), and at INFO the two were two
+  of a worker's three lines per command. Retries, failures and rejections are kept.
 - With ``TASKS_WORKER_METRICS_PORT`` set, the worker's main process serves the values
   every process of its pool wrote (prometheus-client's multiprocess mode, set up by
   the role: ``core.metrics``) on ``TASKS_WORKER_METRICS_HOST:PORT/metrics``.
@@ -15,10 +19,12 @@ task's lines bound to it, and the workers' metrics endpoint.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 import structlog
+from celery.app.trace import LOG_RECEIVED, LOG_SUCCESS
 from celery.signals import (
     celeryd_init,
     setup_logging,
@@ -42,8 +48,31 @@ log = structlog.get_logger(__name__)
 _OPERATION_TASKS = frozenset({APPLY_OPERATION, PLAN_FANOUT, RUN_BATCH})
 
 
+class PerTaskLines(logging.Filter):
+    """Drops Celery's "Task ... received" and "Task ... succeeded" records (a filter on
+    their loggers, before any handler formats them)."""
+
+    LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+    TEMPLATES = frozenset({LOG_RECEIVED, LOG_SUCCESS})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self.TEMPLATES
+
+    @classmethod
+    def keep(cls, keep: bool) -> None:
+        """Let the lines through (``keep``) or drop them; doing it again changes nothing."""
+        for name in cls.LOGGERS:
+            logger = logging.getLogger(name)
+            for existing in [f for f in logger.filters if isinstance(f, cls)]:
+                logger.removeFilter(existing)
+            if not keep:
+                logger.addFilter(cls())
+
+
 def _logging(**_: object) -> None:
-    configure_logging(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
+    PerTaskLines.keep(settings.log_level.upper() == "DEBUG")
 
 
 def _task_starts(task_id: str = "", task: Any = None, args: Any = (), **_: object) -> None:

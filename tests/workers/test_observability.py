@@ -36,6 +36,8 @@ from tests.helpers.faults import WebServer
 
 MADE = re.compile(r"[0-9a-f]{32}")
 BODY = {"subject": "Observed", "category": "implementation"}
+#: Celery's "Task tasks.x[id] received" and "... succeeded in 0.01s: None".
+_CELERY_PER_TASK = re.compile(r"^Task \S+\[[^\]]+\] (received|succeeded in )")
 
 
 def _events(log: str) -> list[dict[str, Any]]:
@@ -283,6 +285,10 @@ def test_one_grep_follows_a_write_and_both_endpoints_count_it(
         assert [e["event"] for e in failed] == ["operation.failed"], failed
         assert failed[0]["error"] == "invalid_status_transition"
         assert failed[0]["task_id"] == worked
+        # Celery's line per task received and succeeded is left to DEBUG: at INFO the
+        # operation's own line (above) is the only one
+        per_task = [e for e in worker_events if _CELERY_PER_TASK.search(e["event"])]
+        assert per_task == [], per_task[:3]
         # every line of each role is a JSON event; Celery's own lines too
         assert any("ready." in e["event"] for e in worker_events)
         beat_events = _events(stack.beats.log("beat-0") if stack.beats else "")
