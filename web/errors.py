@@ -4,14 +4,20 @@ Every error body is ``{"message": ..., "code": ..., "errors": [{"field", "code",
 "message"}]}`` (plus the data of the domain error, e.g. ``action``/``expected_status``
 for an invalid status transition). A lost database or broker connection is a 503 with
 ``Retry-After``; nothing a client sends may become a 500.
+
+A URL prefix with an error shape of its own (Box's API under ``/2.0``, the operator
+page's HTML under ``/ops``) registers it with ``reshape_errors_under``: every error
+there, those of paths no route matches included, is made in the shape above first and
+rewritten on its way out, in one after-request hook for all prefixes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -86,6 +92,31 @@ def error_response(
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    return response
+
+
+#: Rewrites an error answer (its status and headers as made, its body in our shape).
+Reshape = Callable[[Response, dict[str, Any]], Response]
+_SHAPES = "error_shapes"
+
+
+def reshape_errors_under(app: Flask, prefix: str, reshape: Reshape) -> None:
+    """Answer every error of a path under ``prefix`` (the prefix itself or below it)
+    as ``reshape`` makes it. Registering a prefix again replaces its shape."""
+    shapes: dict[str, Reshape] = app.extensions.setdefault(_SHAPES, {})
+    if not shapes:
+        app.after_request(_reshape)
+    shapes[prefix] = reshape
+
+
+def _reshape(response: Response) -> Response:
+    if response.status_code < 400 or not response.is_json:
+        return response
+    path = request.path
+    for prefix, reshape in current_app.extensions[_SHAPES].items():
+        if path == prefix or path.startswith(f"{prefix}/"):
+            body = response.get_json(silent=True)
+            return reshape(response, body) if isinstance(body, dict) else response
     return response
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask
 from web.box import assignments, tasks
 from web.box.auth import authenticate_box_request
 from web.box.errors import PREFIX, as_box_error
+from web.errors import reshape_errors_under
 from web.http import refuse_query_on_a_write, refuse_unread_query
 
 
@@ -26,4 +27,4 @@ def register(app: Flask) -> None:
     box.register_blueprint(tasks.bp)
     box.register_blueprint(assignments.bp)
     app.register_blueprint(box)
-    app.after_request(as_box_error)
+    reshape_errors_under(app, PREFIX, as_box_error)

@@ -3,8 +3,8 @@ layer (401, 404 of a path that is no resource, 405, 415...), a body that does no
 validate, a domain error, a failed operation, a 503.
 
 Each is made in this service's one shape (``web.errors``) and rewritten on its way
-out, in one place for all of them (an ``after_request`` of the app, so that paths no
-route matches are covered too)::
+out, in one place for all of them (``web.errors.reshape_errors_under``, so that paths
+no route matches are covered too)::
 
     {"type": "error", "status": 404, "code": "not_found", "message": "no task 7",
      "context_info": {"code": "not_found", "errors": [{"reason", "name", "message"}]},
@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
 PREFIX = "/2.0"
 HELP_URL = "https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/"
@@ -44,10 +44,6 @@ BOX_CODES: dict[int, str] = {
 _BOX_STATUS = {422: 400}
 _BOX_STATUS_OF_CODE = {"invalid_status_transition": 400}
 _OURS = ("message", "code", "errors")
-
-
-def under_box(path: str) -> bool:
-    return path == PREFIX or path.startswith(f"{PREFIX}/")
 
 
 def box_error(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -77,13 +73,10 @@ def box_error(status: int, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def as_box_error(response: Response) -> Response:
+def as_box_error(response: Response, body: dict[str, Any]) -> Response:
     """An error answer to a request under ``/2.0``, in Box's shape (its headers kept:
     ``WWW-Authenticate``, ``Allow``, ``Retry-After``)."""
-    if response.status_code < 400 or not under_box(request.path) or not response.is_json:
-        return response
-    body = response.get_json(silent=True)
-    if not isinstance(body, dict) or body.get("type") == "error":
+    if body.get("type") == "error":
         return response
     boxed = box_error(response.status_code, body)
     response.status_code = boxed["status"]

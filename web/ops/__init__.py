@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.errors import reshape_errors_under
 from web.ops import views
 from web.ops.queues import DepthReader, depth_reader
 
@@ -20,4 +21,4 @@ def register(app: Flask, queue_depths: DepthReader | None = None) -> None:
         return
     app.extensions["ops_queue_depths"] = queue_depths or depth_reader(app.extensions["submitter"])
     app.register_blueprint(views.bp)
-    app.after_request(views.as_page_error)
+    reshape_errors_under(app, views.bp.url_prefix or "/ops", views.as_page_error)

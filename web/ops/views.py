@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import structlog
 from flask import (
@@ -64,15 +65,10 @@ def _domain_error(exc: TaskError) -> BaseResponse:
     return _message(status_for(body), str(body.get("message", exc)))
 
 
-def as_page_error(response: Response) -> Response:
+def as_page_error(response: Response, body: dict[str, Any]) -> Response:
     """A JSON refusal of a request under ``/ops`` that no view of the page made (a path
     that matches none, a method the page does not take) as the page's HTML message."""
-    under_ops = request.path == "/ops" or request.path.startswith("/ops/")
-    if response.status_code < 400 or not response.is_json or not under_ops:
-        return response
-    body = response.get_json(silent=True)
-    message = body.get("message") if isinstance(body, dict) else None
-    page = _message(response.status_code, str(message or "refused"))
+    page = _message(response.status_code, str(body.get("message") or "refused"))
     for name in ("Allow", "Retry-After"):
         if name in response.headers:
             page.headers[name] = response.headers[name]
