@@ -10,6 +10,7 @@ operator runs when things are broken.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -126,37 +127,55 @@ def check_broker(settings: Settings) -> Check:
     return Check("broker", True, f"{shown} reachable")
 
 
+@dataclass(frozen=True)
+class _Beating:
+    """A role that proves it is alive by its heartbeat, and how each answer reads."""
+
+    check: str
+    heartbeat: str
+    stale_after: Callable[[Settings], float]
+    missing: str  # "{seen}": "never seen", or "{silence} for N s"
+    silence: str
+    alive: str  # "{seconds}": since the last beat
+    fix: str
+
+
+_BEATING = (
+    _Beating(
+        "beat",
+        heartbeats.SCHEDULER,
+        lambda s: s.scheduler_stale_after,
+        "{seen}",
+        "no sweep",
+        "last sweep {seconds:.1f} s ago",
+        "start `tasks-service beat` (or `run`)",
+    ),
+    _Beating(
+        "workers",
+        heartbeats.WORKER,
+        lambda s: s.worker_stale_after,
+        "no worker alive: {seen}",
+        "none seen",
+        "alive (last beat {seconds:.1f} s ago)",
+        "start `tasks-service worker` (or `run`)",
+    ),
+)
+
+
 def _liveness(session: Session, settings: Settings) -> list[Check]:
     now = utcnow()
     out: list[Check] = []
-    beat = heartbeats.age(session, settings, heartbeats.SCHEDULER, now)
-    limit = settings.scheduler_stale_after
-    if beat is None or beat.total_seconds() > limit:
-        seen = "never seen" if beat is None else f"no sweep for {beat.total_seconds():.0f} s"
-        out.append(
-            Check(
-                "beat",
-                False,
-                f"{seen} (more than {limit:g} s)",
-                "start `tasks-service beat` (or `run`)",
+    for role in _BEATING:
+        age = heartbeats.age(session, settings, role.heartbeat, now)
+        limit = role.stale_after(settings)
+        if age is None or age.total_seconds() > limit:
+            seen = (
+                "never seen" if age is None else f"{role.silence} for {age.total_seconds():.0f} s"
             )
-        )
-    else:
-        out.append(Check("beat", True, f"last sweep {beat.total_seconds():.1f} s ago"))
-    worker = heartbeats.age(session, settings, heartbeats.WORKER, now)
-    limit = settings.worker_stale_after
-    if worker is None or worker.total_seconds() > limit:
-        seen = "never seen" if worker is None else f"none seen for {worker.total_seconds():.0f} s"
-        out.append(
-            Check(
-                "workers",
-                False,
-                f"no worker alive: {seen} (more than {limit:g} s)",
-                "start `tasks-service worker` (or `run`)",
-            )
-        )
-    else:
-        out.append(Check("workers", True, f"alive (last beat {worker.total_seconds():.1f} s ago)"))
+            said = role.missing.format(seen=seen)
+            out.append(Check(role.check, False, f"{said} (more than {limit:g} s)", role.fix))
+        else:
+            out.append(Check(role.check, True, role.alive.format(seconds=age.total_seconds())))
     return out
 
 
