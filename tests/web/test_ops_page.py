@@ -19,11 +19,12 @@ from werkzeug.test import TestResponse
 
 from tasks_service.commands.operations import do_record_operation
 from tasks_service.core.settings import Settings
-from tasks_service.core.statuses import DeliveryChannel, DeliveryState, TimerKind, TimerState
+from tasks_service.core.statuses import TimerKind, TimerState
 from tasks_service.identity.accounts import do_create_token
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Delivery, Operation, Timer, Webhook
 from tests.helpers import AccountInfo, Api, make_account, wait_for
+from tests.helpers.deliveries import dead_deliveries
 
 
 @pytest.fixture(scope="module")
@@ -88,38 +89,6 @@ def _webhook(api: Api, uri: str = "http://127.0.0.1:9/hooks", **fields: Any) -> 
     created = api.post("/v1/webhooks", json={"uri": uri, "events": ["task.alert"], **fields})
     assert created.status_code == 201, created.get_json()
     return int(created.get_json()["id"])
-
-
-def _dead(
-    settings: Settings, account: AccountInfo, webhook_id: int | None, count: int = 1
-) -> list[int]:
-    """Deliveries a receiver refused (``webhook_id`` None: mail), as the worker leaves
-    them (``tests/workers/test_webhooks.py`` makes them with real processes)."""
-    with session_scope(settings) as session:
-        rows = [
-            Delivery(
-                account_id=account.account_id,
-                webhook_id=webhook_id,
-                channel=DeliveryChannel.email if webhook_id is None else DeliveryChannel.webhook,
-                person_id=account.admin_id if webhook_id is None else None,
-                key=f"test:{uuid.uuid4().hex}",
-                event="task.alert",
-                # as notify.personal and notify.outbox make them: a replay sends them
-                payload=(
-                    {"to": f"ada@{account.slug}.example", "subject": "task alert"}
-                    if webhook_id is None
-                    else {"type": "task.alert", "data": {}}
-                ),
-                state=DeliveryState.dead,
-                attempts=1,
-                last_status=None if webhook_id is None else 410,
-                last_error="SMTP 550 no such mailbox" if webhook_id is None else None,
-            )
-            for _ in range(count)
-        ]
-        session.add_all(rows)
-        session.flush()
-        return [row.id or 0 for row in rows]
 
 
 def _states(settings: Settings, delivery_ids: list[int]) -> list[str]:
@@ -247,7 +216,7 @@ def test_every_section_shows_the_accounts_rows(
             )
     # a dead delivery of a webhook, and a disabled webhook
     hook_id = _webhook(api)
-    [dead_id] = _dead(settings, account, hook_id)
+    [dead_id] = dead_deliveries(settings, account, hook_id)
     off_id = _webhook(api, "http://127.0.0.1:9/off", disabled=True)
 
     html = operator.page()
@@ -291,9 +260,9 @@ def test_replay_sends_one_webhooks_dead_deliveries_again_then_all(
     """As ``tasks-service timers retry-dead SLUG [--webhook ID]``: pending again, due
     now, attempts counted afresh."""
     first, second = _webhook(api), _webhook(api, "http://127.0.0.1:9/second")
-    first_dead = _dead(settings, account, first, count=2)
-    second_dead = _dead(settings, account, second)
-    mail_dead = _dead(settings, account, None)
+    first_dead = dead_deliveries(settings, account, first, count=2)
+    second_dead = dead_deliveries(settings, account, second)
+    mail_dead = dead_deliveries(settings, account, None)
     replayed = operator.press(f"/ops/webhooks/{first}/replay")
     assert replayed.status_code == 303
     assert replayed.headers["Location"] == f"/ops?replayed=2&webhook={first}"
@@ -346,7 +315,7 @@ def test_writes_without_the_sessions_csrf_token_change_nothing(
     account: AccountInfo,
 ) -> None:
     hook_id = _webhook(api, disabled=True)
-    dead = _dead(settings, account, hook_id)
+    dead = dead_deliveries(settings, account, hook_id)
     # another sign-in of the same admin has its own CSRF token
     elsewhere = Operator(app.test_client())
     elsewhere.sign_in(account.token)
@@ -373,7 +342,7 @@ def test_another_accounts_rows_are_neither_shown_nor_changed(
     other = make_account(settings)
     theirs = api.as_(other.token, other.slug)
     their_hook = _webhook(theirs)
-    their_dead = _dead(settings, other, their_hook)
+    their_dead = dead_deliveries(settings, other, their_hook)
     their_off = _webhook(theirs, "http://127.0.0.1:9/theirs", disabled=True)
     html = operator.page()
     assert _ids(_section(html, "dead-deliveries"), "delivery") == []

@@ -19,6 +19,7 @@ from tasks_service.store.db import session_scope
 from tasks_service.store.models import Account, Delivery, Task, Webhook
 from tasks_service.store.schemas.calendars import CalendarUpdate
 from tests.helpers import CLI, MONDAY_10, ROOT, World, office, settings_env, start_beats
+from tests.helpers.deliveries import dead_deliveries
 
 COMMAND_PATHS = [
     [],
@@ -204,25 +205,13 @@ def test_timers_status_and_dead_deliveries_sent_again(settings: Settings, accoun
         )
         session.add(hook)
         session.flush()
-        dead = [
-            Delivery(
-                account_id=account.account_id,
-                webhook_id=hook.id,
-                key=f"test:{uuid.uuid4().hex}",
-                event="task.alert",
-                state=DeliveryState.dead,
-                attempts=8,
-            )
-            for _ in range(2)
-        ]
-        session.add_all(dead)
-        session.flush()
-        dead_ids = [d.id for d in dead]
+        hook_id = hook.id or 0
+    dead_ids = dead_deliveries(settings, account, hook_id, count=2)
     report = cli(settings, "timers", "status").stdout
     assert report.splitlines()[0].split()[:3] == ["timers", "pending", "due"]
     webhook_row = next(line for line in report.splitlines() if line.startswith("webhook"))
     assert int(webhook_row.split()[-1].replace(",", "")) >= 2  # the dead column
-    sent = cli(settings, "timers", "retry-dead", account.slug, "--webhook", str(hook.id))
+    sent = cli(settings, "timers", "retry-dead", account.slug, "--webhook", str(hook_id))
     assert "2 dead deliveries are pending again" in sent.stdout
     with session_scope(settings, write=False) as session:
         states = {

@@ -19,11 +19,10 @@ import pytest
 
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
-from tasks_service.core.statuses import DeliveryState
 from tasks_service.notify.transport.signing import new_secret
 from tasks_service.store import migrate
 from tasks_service.store.db import session_scope
-from tasks_service.store.models import Delivery, Webhook
+from tasks_service.store.models import Webhook
 from tasks_service.store.models.operations import Operation
 from tests.helpers import (
     BASE,
@@ -35,6 +34,7 @@ from tests.helpers import (
     settings_env,
     start_beats,
 )
+from tests.helpers.deliveries import dead_deliveries
 
 
 def _fresh(settings: Settings, data_dir: Path, *, migrated: bool = True) -> Iterator[Settings]:
@@ -120,18 +120,8 @@ def test_dead_deliveries_and_disabled_webhooks(quiet: Settings) -> None:
         )
         session.add(hook)
         session.flush()
-        session.add_all(
-            Delivery(
-                account_id=account.account_id,
-                webhook_id=hook.id,
-                key=f"test:{uuid.uuid4().hex}",
-                event="task.alert",
-                state=DeliveryState.dead,
-                attempts=8,
-            )
-            for _ in range(3)
-        )
-        hook_id = hook.id
+        hook_id = hook.id or 0
+    dead_deliveries(quiet, account, hook_id, count=3)
     ran = doctor(quiet)
     assert ran.returncode == 1
     lines = problems(ran)
