@@ -45,11 +45,12 @@ from sqlmodel import func, select
 from benchmarks import overhead
 from benchmarks.common import free_port, process_env, spawn, stack, stop, wait_http
 from tasks_service.commands import assignments, task_commands
+from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
 from tasks_service.identity import directory
 from tasks_service.identity.accounts import do_create_account, do_create_token
 from tasks_service.notify.outbox import Outbox
-from tasks_service.store import migrate
+from tasks_service.store import heartbeats, migrate
 from tasks_service.store.db import session_scope
 from tasks_service.store.models import Operation
 from tasks_service.store.schemas.directory import PersonCreate
@@ -171,6 +172,10 @@ def _decide(
 ) -> list[Result]:
     account_id, admin_id = ids
     approval_tasks, tokens, plain = _decision_world(settings, account_id, admin_id, n)
+    # On SQLite, making the world in-process held the database's write lock for long
+    # enough that the workers' heartbeats could go stale, and the API answers 202 at
+    # once while no worker is seen alive: measure once they are seen again.
+    _wait_heartbeat(settings)
     account = {"X-Xurrent-Account": auth["X-Xurrent-Account"]}
     # approver by approver, each over all the tasks: concurrent requests mostly hit
     # different tasks (one task's decisions take turns on its row lock)
@@ -191,6 +196,18 @@ def _decide(
         Result(backend, f"decision, {APPROVERS} approvers", len(decisions), seconds, lat)
     )
     return results
+
+
+def _wait_heartbeat(settings: Settings, timeout: float = 60) -> None:
+    """Block until a worker's heartbeat is fresh (half ``worker_stale_after`` at most)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope(settings, write=False) as session:
+            since = heartbeats.age(session, settings, heartbeats.WORKER, utcnow())
+        if since is not None and since.total_seconds() < settings.worker_stale_after / 2:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("no worker heartbeat")
 
 
 def _wait_worker(api: str, auth: dict[str, str], timeout: float = 90) -> None:
@@ -427,8 +444,10 @@ def main() -> None:
     backends = [b.strip() for b in args.backends.split(",")]
     if args.observability == "compare":
         samples: list[overhead.Sample] = []
-        for backend in backends:
+        for number, backend in enumerate(backends, 1):
             samples += compare_backend(backend, args.requests, args.concurrency, parts, args.rounds)
+            if number < len(backends):  # so far (a later backend's failure loses nothing)
+                overhead.print_table(samples, args.rounds, file=sys.stderr)
         print(
             f"\nover HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
             f"{os.cpu_count()} cores"

@@ -31,6 +31,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import requests
 
@@ -113,7 +114,7 @@ def _best(samples: list[Sample]) -> tuple[float, float]:
     return max(s.throughput for s in samples), min(s.p99 for s in samples)
 
 
-def print_table(samples: list[Sample], rounds: int) -> bool:
+def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -> bool:
     """The table of on against off, each side's best run; every run below it. True
     when every part (not the controls) is within the aim."""
     runs: dict[tuple[str, str], dict[str, list[Sample]]] = defaultdict(lambda: defaultdict(list))
@@ -123,14 +124,15 @@ def print_table(samples: list[Sample], rounds: int) -> bool:
         control[s.backend, s.part] = s.control
     print(
         f"\nlogs and metrics off vs on: {rounds} runs each, alternating (ABBA), "
-        "best run of each side; aim: throughput on/off >= 0.95, p99 on/off <= 1.05"
+        "best run of each side; aim: throughput on/off >= 0.95, p99 on/off <= 1.05",
+        file=file,
     )
     header = (
         f"{'backend':9} {'part':38} {'req/s off':>9} {'req/s on':>9} {'ratio':>6}"
         f" {'p99 off':>8} {'p99 on':>8} {'ratio':>6}  verdict"
     )
-    print(header)
-    print("-" * len(header))
+    print(header, file=file)
+    print("-" * len(header), file=file)
     ok = True
     for (backend, part), modes in runs.items():
         (t_off, p_off), (t_on, p_on) = _best(modes[OFF]), _best(modes[ON])
@@ -143,14 +145,15 @@ def print_table(samples: list[Sample], rounds: int) -> bool:
             ok = ok and within
         print(
             f"{backend:9} {part[:38]:38} {t_off:9.1f} {t_on:9.1f} {t_ratio:6.3f}"
-            f" {p_off:8.1f} {p_on:8.1f} {p_ratio:6.3f}  {verdict}"
+            f" {p_off:8.1f} {p_on:8.1f} {p_ratio:6.3f}  {verdict}",
+            file=file,
         )
-    print("(p99 in ms)")
-    print("\nevery run, in run order (req/s, p99 ms):")
+    print("(p99 in ms)", file=file)
+    print("\nevery run, in run order (req/s, p99 ms):", file=file)
     for (backend, part), modes in runs.items():
         for mode in (OFF, ON):
             figures = ", ".join(f"{s.throughput:.1f}/{s.p99:.1f}" for s in modes[mode])
-            print(f"  {backend:9} {part[:38]:38} {mode:3}  {figures}")
+            print(f"  {backend:9} {part[:38]:38} {mode:3}  {figures}", file=file)
     for (backend, part), modes in runs.items():
         (t_off, p_off), (t_on, p_on) = _best(modes[OFF]), _best(modes[ON])
         moved = max(abs(t_on / t_off - 1), abs(p_on / p_off - 1))
@@ -158,7 +161,8 @@ def print_table(samples: list[Sample], rounds: int) -> bool:
             print(
                 f"\nnote: {backend}'s control moved {moved:.0%} between its off and on runs"
                 f" (more than the {AIM:.0%} aim): the machine's noise, not the code's; run"
-                " again on a quiet machine or with more --rounds before reading the verdicts"
+                " again on a quiet machine or with more --rounds before reading the verdicts",
+                file=file,
             )
-    print(f"\noverall: {'pass' if ok else 'FAIL'} (aim {AIM:.0%})")
+    print(f"\noverall: {'pass' if ok else 'FAIL'} (aim {AIM:.0%})", file=file)
     return ok
