@@ -34,14 +34,18 @@ STATE_CODES = frozenset(
         "unknown_cursor",  # a search_after cursor: only ever made by the server
         "unsafe_address",  # a webhook host that resolves to a private network
         "invalid_status_transition",  # the resource's status does not allow the change
-        "invalid_for_category",  # a status the task's (stored) category does not have
+        # a status the task's stored category does not have (against a category in
+        # the same body, the document states it: TaskUpdate's rules)
+        "invalid_for_category",
         "unchanged_status",  # a note for a change of status it is in already
         "not_in_workflow",  # a failure task or phase for a task in no workflow
         "self_link",  # a link from a task to itself (the path names it twice)
         "no_service_hours",  # an update leaving the stored calendar without hours
         "country_required",  # a holiday_subdivision for a calendar with no country
         "no_assignee",  # assigned, for a task with no team or member (stored)
-        "requires_waiting_for",  # waiting_until, for a task not waiting (its status)
+        # waiting_until, for a task not waiting (its stored status; beside a status in
+        # the same body, the document states it)
+        "requires_waiting_for",
         # Relations between a list's items, which JSON Schema has no words for: a
         # service range ends after it starts, a day's ranges do not overlap.
         "range_order",

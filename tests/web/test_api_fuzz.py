@@ -12,6 +12,7 @@ with every default check. One check is narrowed, with its reason, in
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from flask import Flask
 
@@ -39,6 +40,10 @@ CHECKS = {
 }
 
 
+# Over the suite's 300 s: 132 operations through four phases take 4 to 6.5 minutes a
+# backend on this machine's 2 cores (6 min 10 s to 6 min 20 s measured with both
+# backends at once). The bound stays, to stop a hang.
+@pytest.mark.timeout(900)
 def test_every_operation_keeps_to_the_document(
     app: Flask, account: AccountInfo, worker: ProcessGroup
 ) -> None:

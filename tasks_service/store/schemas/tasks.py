@@ -28,7 +28,13 @@ from pydantic_core import PydanticCustomError
 
 from tasks_service.core.assignments import CompletionRule
 from tasks_service.core.documented import DAY_PATTERN, FreeObject
-from tasks_service.core.statuses import TaskCategory, TaskImpact, TaskStatus
+from tasks_service.core.statuses import (
+    APPROVAL_ONLY,
+    WORK_ONLY,
+    TaskCategory,
+    TaskImpact,
+    TaskStatus,
+)
 from tasks_service.core.validation import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -165,13 +171,39 @@ class Address(InputModel):
     country: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{2})?$")] | None = None
 
 
+def _given(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"properties": properties, "required": list(properties)}
+
+
+def _status_not(statuses: frozenset[TaskStatus]) -> dict[str, Any]:
+    return {"properties": {"status": {"not": {"enum": sorted(s.value for s in statuses)}}}}
+
+
+#: The rules between a body's own fields, as the document states them: one due date
+#: (``TaskUpdate._one_due_date``); a status the category in the same body has
+#: (``statuses.ensure_status_fits_category``); ``waiting_until`` beside a status only
+#: with ``waiting_for`` (``task_change``). The same rules against what is stored (a
+#: status alone, against the task's category) no schema can state.
+_BODY_RULES: dict[str, Any] = {
+    "allOf": [
+        {"not": {"required": ["due_on", "due_at"]}},
+        {
+            "if": _given(category={"const": TaskCategory.approval.value}),
+            "then": _status_not(WORK_ONLY),
+            "else": {"if": _given(category={"type": "string"}), "then": _status_not(APPROVAL_ONLY)},
+        },
+        {
+            "if": _given(waiting_until={"type": "string"}, status={"type": "string"}),
+            "then": {"properties": {"status": {"const": TaskStatus.waiting_for.value}}},
+        },
+    ]
+}
+
+
 class TaskUpdate(InputModel):
     """Every field optional; only the fields sent are changed, ``null`` clears."""
 
-    # The document says what ``_one_due_date`` holds a body to.
-    model_config = ConfigDict(
-        **InputModel.model_config, json_schema_extra={"not": {"required": ["due_on", "due_at"]}}
-    )
+    model_config = ConfigDict(**InputModel.model_config, json_schema_extra=_BODY_RULES)
 
     subject: Subject = None  # type: ignore[assignment]  # absent is fine, null is not
     category: TaskCategory = None  # type: ignore[assignment]
