@@ -44,6 +44,7 @@ from sqlmodel import func, select
 
 from benchmarks import overhead
 from benchmarks.common import free_port, process_env, spawn, stack, stop, wait_http
+from benchmarks.cpu import tree_seconds
 from tasks_service.commands import assignments, task_commands
 from tasks_service.core.clock import utcnow
 from tasks_service.core.settings import Settings
@@ -68,6 +69,10 @@ class Result:
     seconds: float
     latencies: list[float]
     note: str = ""
+    #: CPU milliseconds per request of the processes serving it (``benchmarks.cpu``):
+    #: the web and the workers (the baseline's own for the baseline), until every
+    #: request's command is applied
+    cpu_ms: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -161,6 +166,11 @@ def _decision_world(
     return approval_tasks, tokens, plain
 
 
+def _cpu_ms(tree: list[int], since: float, requests: int) -> float:
+    """CPU milliseconds per request that ``tree`` spent since it had spent ``since`` s."""
+    return (tree_seconds(tree) - since) / requests * 1000
+
+
 def _decide(
     backend: str,
     settings: Settings,
@@ -169,6 +179,7 @@ def _decide(
     ids: tuple[int, int],
     n: int,
     concurrency: int,
+    service: list[int],
 ) -> list[Result]:
     account_id, admin_id = ids
     approval_tasks, tokens, plain = _decision_world(settings, account_id, admin_id, n)
@@ -189,12 +200,15 @@ def _decide(
         for task in approval_tasks
     ]
     patches = [(f"{api}/v1/tasks/{task}", {"status": "in_progress"}, auth) for task in plain]
+    spent = tree_seconds(service)
     seconds, lat = _send(patches, concurrency, 200)
-    results = [Result(backend, "plain status PATCH", len(patches), seconds, lat)]
+    cpu = _cpu_ms(service, spent, len(patches))
+    results = [Result(backend, "plain status PATCH", len(patches), seconds, lat, cpu_ms=cpu)]
+    spent = tree_seconds(service)
     seconds, lat = _send(decisions, concurrency, 200)
-    results.append(
-        Result(backend, f"decision, {APPROVERS} approvers", len(decisions), seconds, lat)
-    )
+    cpu = _cpu_ms(service, spent, len(decisions))
+    part = f"decision, {APPROVERS} approvers"
+    results.append(Result(backend, part, len(decisions), seconds, lat, cpu_ms=cpu))
     return results
 
 
@@ -295,20 +309,25 @@ def _measure(
     auth = {"Authorization": f"Bearer {bench.token}", "X-Xurrent-Account": "bench"}
     body = {"subject": "Benchmark task", "category": "implementation"}
     bodies = [dict(body) for _ in range(n)]
+    service, baseline = [p.pid for p in processes[:2]], [processes[2].pid]
     # Warm up every process (imports, pools, prepared statements).
     _load(f"{base}/tasks", [{**body, "account_id": account_id}] * 50, {}, concurrency, 201)
     _load(f"{api}/v1/tasks", bodies[:50], auth, concurrency, 201)
     if "decide" in parts:
         ids = account_id, bench.admin_id
-        results += _decide(backend, settings, api, auth, ids, n, concurrency)
+        results += _decide(backend, settings, api, auth, ids, n, concurrency, service)
     if "create" not in parts:
         return results
+    spent = tree_seconds(baseline)
     seconds, lat = _load(
         f"{base}/tasks", [{**b, "account_id": account_id} for b in bodies], {}, concurrency, 201
     )
-    results.append(Result(backend, BASELINE, n, seconds, lat))
+    results.append(Result(backend, BASELINE, n, seconds, lat, cpu_ms=_cpu_ms(baseline, spent, n)))
+    spent = tree_seconds(service)
     seconds, lat = _load(f"{api}/v1/tasks", bodies, auth, concurrency, 201)
-    results.append(Result(backend, "(a) API, waits for outcome", n, seconds, lat))
+    cpu = _cpu_ms(service, spent, n)
+    results.append(Result(backend, "(a) API, waits for outcome", n, seconds, lat, cpu_ms=cpu))
+    spent = tree_seconds(service)
     seconds, lat = _load(
         f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
     )
@@ -316,6 +335,7 @@ def _measure(
     while _pending(settings):
         time.sleep(0.05)
     drained = time.perf_counter() - drain_start
+    cpu = _cpu_ms(service, spent, n)
     results.append(
         Result(
             backend,
@@ -324,10 +344,12 @@ def _measure(
             seconds,
             lat,
             note=f"workers applied all {n} within {seconds + drained:.1f}s of the first request",
+            cpu_ms=cpu,
         )
     )
     # The accept path alone: as (b), with the workers paused so that they take no
     # CPU from the web; then they drain what was accepted.
+    spent = tree_seconds(service)
     os.killpg(processes[0].pid, signal.SIGSTOP)
     try:
         seconds, lat = _load(
@@ -335,9 +357,12 @@ def _measure(
         )
     finally:
         os.killpg(processes[0].pid, signal.SIGCONT)
-    results.append(Result(backend, "(b') respond-async, workers paused", n, seconds, lat))
     while _pending(settings):
         time.sleep(0.05)
+    cpu = _cpu_ms(service, spent, n)
+    results.append(
+        Result(backend, "(b') respond-async, workers paused", n, seconds, lat, cpu_ms=cpu)
+    )
     return results
 
 
@@ -381,7 +406,14 @@ def compare_backend(
             overhead.progress(f"[{backend} run {number}, {mode}] done: {written} in {logs}")
             samples += [
                 overhead.Sample(
-                    backend, r.mode, mode, r.requests, r.seconds, r.latencies, r.mode == BASELINE
+                    backend,
+                    r.mode,
+                    mode,
+                    r.requests,
+                    r.seconds,
+                    r.latencies,
+                    r.mode == BASELINE,
+                    r.cpu_ms,
                 )
                 for r in results
             ]

@@ -27,6 +27,7 @@ moves between runs.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class Sample:
     seconds: float
     latencies: list[float]
     control: bool = False
+    #: CPU milliseconds per request of the processes serving the part (``benchmarks.cpu``)
+    cpu_ms: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -114,6 +117,18 @@ def _best(samples: list[Sample]) -> tuple[float, float]:
     return max(s.throughput for s in samples), min(s.p99 for s in samples)
 
 
+def _cpu(samples: list[Sample]) -> float | None:
+    """The median of the runs' CPU per request (None: not measured)."""
+    spent = [s.cpu_ms for s in samples if s.cpu_ms is not None]
+    return statistics.median(spent) if spent else None
+
+
+def _cpu_columns(off: float | None, on: float | None) -> str:
+    if off is None or on is None:
+        return f"{'-':>7} {'-':>7} {'-':>6}"
+    return f"{off:7.2f} {on:7.2f} {on / off:6.3f}"
+
+
 def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -> bool:
     """The table of on against off, each side's best run; every run below it. True
     when every part (not the controls) is within the aim."""
@@ -124,12 +139,14 @@ def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -
         control[s.backend, s.part] = s.control
     print(
         f"\nlogs and metrics off vs on: {rounds} runs each, alternating (ABBA), "
-        "best run of each side; aim: throughput on/off >= 0.95, p99 on/off <= 1.05",
+        "best run of each side; aim: throughput on/off >= 0.95, p99 on/off <= 1.05;"
+        " CPU ms per request of the serving processes, each side's median run",
         file=file,
     )
     header = (
         f"{'backend':9} {'part':38} {'req/s off':>9} {'req/s on':>9} {'ratio':>6}"
-        f" {'p99 off':>8} {'p99 on':>8} {'ratio':>6}  verdict"
+        f" {'p99 off':>8} {'p99 on':>8} {'ratio':>6}"
+        f" {'cpu off':>7} {'cpu on':>7} {'ratio':>6}  verdict"
     )
     print(header, file=file)
     print("-" * len(header), file=file)
@@ -145,14 +162,18 @@ def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -
             ok = ok and within
         print(
             f"{backend:9} {part[:38]:38} {t_off:9.1f} {t_on:9.1f} {t_ratio:6.3f}"
-            f" {p_off:8.1f} {p_on:8.1f} {p_ratio:6.3f}  {verdict}",
+            f" {p_off:8.1f} {p_on:8.1f} {p_ratio:6.3f}"
+            f" {_cpu_columns(_cpu(modes[OFF]), _cpu(modes[ON]))}  {verdict}",
             file=file,
         )
-    print("(p99 in ms)", file=file)
-    print("\nevery run, in run order (req/s, p99 ms):", file=file)
+    print("(p99 and cpu in ms)", file=file)
+    print("\nevery run, in run order (req/s, p99 ms, cpu ms per request):", file=file)
     for (backend, part), modes in runs.items():
         for mode in (OFF, ON):
-            figures = ", ".join(f"{s.throughput:.1f}/{s.p99:.1f}" for s in modes[mode])
+            figures = ", ".join(
+                f"{s.throughput:.1f}/{s.p99:.1f}" + (f"/{s.cpu_ms:.2f}" if s.cpu_ms else "")
+                for s in modes[mode]
+            )
             print(f"  {backend:9} {part[:38]:38} {mode:3}  {figures}", file=file)
     for (backend, part), modes in runs.items():
         (t_off, p_off), (t_on, p_on) = _best(modes[OFF]), _best(modes[ON])
@@ -165,4 +186,18 @@ def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -
                 file=file,
             )
     print(f"\noverall: {'pass' if ok else 'FAIL'} (aim {AIM:.0%})", file=file)
+    costs = [
+        (cpu_on / cpu_off, backend, part)
+        for (backend, part), modes in runs.items()
+        if not control[backend, part]
+        and (cpu_off := _cpu(modes[OFF])) is not None
+        and (cpu_on := _cpu(modes[ON])) is not None
+    ]
+    if costs:
+        ratio, backend, part = max(costs)
+        print(
+            f"CPU per request, on/off: at most {ratio:.3f} ({backend}, {part})"
+            f" {'within' if ratio <= 1 + AIM else 'past'} the {AIM:.0%} aim",
+            file=file,
+        )
     return ok
