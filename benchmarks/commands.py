@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -164,6 +165,37 @@ def _decision_world(
                 or 0
             )
     return approval_tasks, tokens, plain
+
+
+def _writable(path: str) -> bool:
+    """Whether a write transaction of the SQLite file can begin now."""
+    connection = sqlite3.connect(path, timeout=0.2)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.rollback()
+        return True
+    except sqlite3.OperationalError:  # locked
+        return False
+    finally:
+        connection.close()
+
+
+def _pause(group: int, settings: Settings, attempts: int = 100) -> None:
+    """Stop the workers' process group at a moment when none of them holds a write lock
+    of the embedded SQLite files: the web's writes would wait for it (up to its busy
+    timeout, then a 503), which would measure the lock, not the accept path."""
+    files = [
+        url.removeprefix("sqlite:///")
+        for url in (settings.effective_database_url, settings.effective_broker_url)
+        if url.startswith("sqlite:///")
+    ]
+    for _ in range(attempts):
+        os.killpg(group, signal.SIGSTOP)
+        if all(_writable(path) for path in files):
+            return
+        os.killpg(group, signal.SIGCONT)
+        time.sleep(0.05)
+    raise RuntimeError("the workers held a write lock of SQLite at every try")
 
 
 def _cpu_ms(tree: list[int], since: float, requests: int) -> float:
@@ -350,7 +382,7 @@ def _measure(
     # The accept path alone: as (b), with the workers paused so that they take no
     # CPU from the web; then they drain what was accepted.
     spent = tree_seconds(service)
-    os.killpg(processes[0].pid, signal.SIGSTOP)
+    _pause(processes[0].pid, settings)
     try:
         seconds, lat = _load(
             f"{api}/v1/tasks", bodies, {**auth, "Prefer": "respond-async"}, concurrency, 202
