@@ -3,7 +3,7 @@ and an approver's decision on a task with 50 approvers, against a plain status P
 
     python -m benchmarks.commands [--requests 1000] [--concurrency 16]
         [--backends postgres,sqlite] [--parts create,decide]
-        [--observability compare [--rounds 2]]
+        [--observability compare|paired [--rounds 2]]
 
 For each backend (PostgreSQL + Redis, and the embedded SQLite default) it starts real
 processes: ``tasks-service web`` (gunicorn), ``tasks-service worker -c 2``, and the
@@ -20,7 +20,9 @@ status PATCHes (``in_progress``) on tasks with a member, in the same run.
 
 ``--observability compare``: every part above measured with logs and metrics off and on,
 in alternating runs on the same stack; the overhead of on against off, the baseline as
-the noise floor (method: ``benchmarks.overhead``).
+the noise floor (method: ``benchmarks.overhead``). ``--observability paired``: the same
+parts on two stacks at once, one off and one on, every client's requests alternating
+between them, so that the machine's moments weigh on both alike (``benchmarks.paired``).
 """
 
 from __future__ import annotations
@@ -506,6 +508,22 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     backends = [b.strip() for b in args.backends.split(",")]
+    if args.observability == "paired":
+        from benchmarks import paired  # (it builds on this module's stack)
+
+        pairs: list[overhead.Pair] = []
+        for number, backend in enumerate(backends, 1):
+            pairs += paired.paired_backend(
+                backend, args.requests, args.concurrency, parts, args.rounds
+            )
+            if number < len(backends):
+                overhead.print_paired_table(pairs, args.rounds, file=sys.stderr)
+        print(
+            f"\nover HTTP: {args.requests} requests a side, {args.concurrency} concurrent"
+            f" clients, {os.cpu_count()} cores"
+        )
+        overhead.print_paired_table(pairs, args.rounds)
+        return
     if args.observability == "compare":
         samples: list[overhead.Sample] = []
         for number, backend in enumerate(backends, 1):

@@ -39,19 +39,24 @@ import requests
 from benchmarks.common import OFF, ON
 
 AIM = 0.05
+#: the two sides of a paired measurement
+SIDES = (OFF, ON)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--observability",
-        choices=["compare"],
-        help="measure with logs and metrics off and on, alternately; print the overhead",
+        choices=["compare", "paired"],
+        help="measure with logs and metrics off and on, print the overhead: in alternating"
+        " runs (compare), or on two stacks at once, requests interleaved (paired:"
+        " benchmarks.paired)",
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=2,
-        help="with --observability compare: pairs of runs (off+on), in ABBA order",
+        help="with --observability: pairs of runs (off+on) in ABBA order (compare), or"
+        " rounds of every part (paired)",
     )
 
 
@@ -200,4 +205,73 @@ def print_table(samples: list[Sample], rounds: int, file: TextIO = sys.stdout) -
             f" {'within' if ratio <= 1 + AIM else 'past'} the {AIM:.0%} aim",
             file=file,
         )
+    return ok
+
+
+@dataclass
+class Pair:
+    """One part of one round of a paired measurement (``benchmarks.paired``): each
+    side's latencies, and its CPU per request."""
+
+    backend: str
+    part: str
+    latencies: dict[str, list[float]]
+    cpu_ms: dict[str, float]
+    control: bool = False
+
+    def ratio(self, figure: str) -> float:
+        def of(mode: str) -> float:
+            lat = self.latencies[mode]
+            if figure == "mean":
+                return statistics.fmean(lat)
+            if figure == "p99":
+                return sorted(lat)[min(len(lat) - 1, int(0.99 * len(lat)))]
+            return self.cpu_ms[mode]
+
+        return of(ON) / of(OFF)
+
+
+def _cell(ratios: list[float]) -> str:
+    """The median of sorted ``ratios`` and their range."""
+    return f"{statistics.median(ratios):.3f} [{ratios[0]:.3f}-{ratios[-1]:.3f}]"
+
+
+def print_paired_table(pairs: list[Pair], rounds: int, file: TextIO = sys.stdout) -> bool:
+    """Median on/off ratios of the rounds, with their range; True when every part (not
+    the controls) is within the aim."""
+    grouped: dict[tuple[str, str], list[Pair]] = {}
+    for pair in pairs:
+        grouped.setdefault((pair.backend, pair.part), []).append(pair)
+    print(
+        f"\nlogs and metrics off vs on, side by side, requests taking turns: {rounds}"
+        " rounds, median on/off ratio [min-max]; aim: mean latency and p99 on/off <= 1.05",
+        file=file,
+    )
+    header = (
+        f"{'backend':9} {'part':36} {'mean ms off':>11} {'on':>7} {'on/off':>19}"
+        f" {'p99 on/off':>19} {'cpu ms off':>10} {'on':>6} {'on/off':>19}  verdict"
+    )
+    print(header, file=file)
+    print("-" * len(header), file=file)
+    ok = True
+    for (backend, part), rounds_of in grouped.items():
+        ratios = {f: sorted(p.ratio(f) for p in rounds_of) for f in ("mean", "p99", "cpu")}
+
+        within = all(statistics.median(ratios[f]) <= 1 + AIM for f in ("mean", "p99"))
+        if rounds_of[0].control:
+            verdict = "control (noise)"
+        else:
+            verdict = "pass" if within else "FAIL"
+            ok = ok and within
+        mean = {
+            m: statistics.median(statistics.fmean(p.latencies[m]) * 1000 for p in rounds_of)
+            for m in SIDES
+        }
+        cpu = {m: statistics.median(p.cpu_ms[m] for p in rounds_of) for m in SIDES}
+        print(
+            f"{backend:9} {part[:36]:36} {mean[OFF]:11.1f} {mean[ON]:7.1f} {_cell(ratios['mean']):>19}"
+            f" {_cell(ratios['p99']):>19} {cpu[OFF]:10.2f} {cpu[ON]:6.2f} {_cell(ratios['cpu']):>19}  {verdict}",
+            file=file,
+        )
+    print(f"\noverall: {'pass' if ok else 'FAIL'} (aim {AIM:.0%})", file=file)
     return ok

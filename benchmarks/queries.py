@@ -1,7 +1,7 @@
 """List latency through the REST API on a million tasks (PostgreSQL).
 
     python -m benchmarks.queries [--tasks 1000000] [--repeat 30] [--database-url URL]
-        [--observability compare [--rounds 2]]
+        [--observability compare|paired [--rounds 2]]
 
 Fills a fresh PostgreSQL database with ``benchmarks.dataset`` (1,000,000 tasks, 50
 accounts of skewed sizes, 2,000 people, 200 teams), starts a real ``tasks-service web``
@@ -21,7 +21,10 @@ Prints p50 / p95 per query, p95 against the 50 ms aim, and deep page / page 1.
 with logs and metrics off and on, each run with a web started anew; the overhead per
 group of queries and for all of them (method: ``benchmarks.overhead``). The requests go
 through the web, so its request lines and HTTP metrics are what is measured (no
-worker: lists do not reach one).
+worker: lists do not reach one). ``--observability paired``: an off web and an on web
+up at once on the same database, every query's timed requests taking turns between
+them, ``--rounds`` times; the median on/off ratio of the rounds per group (mean
+latency, p99, the web's CPU per request: ``benchmarks.paired`` says why).
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ import sqlalchemy
 from sqlmodel import Session
 
 from benchmarks import overhead
-from benchmarks.common import free_port, process_env, spawn, stack, stop, wait_http
+from benchmarks.common import OFF, free_port, process_env, spawn, stack, stop, wait_http
+from benchmarks.cpu import tree_seconds
 from benchmarks.dataset import fill
+from benchmarks.overhead import SIDES
 from tasks_service.core.settings import Settings
 from tasks_service.identity.accounts import do_create_token
 from tasks_service.querying.lists import task_list_conditions
@@ -62,6 +67,8 @@ class Timing:
     name: str
     total: int
     latencies: list[float]
+    #: CPU seconds the web spent on them (``benchmarks.cpu``; None: not measured)
+    cpu_seconds: float | None = None
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -73,19 +80,28 @@ class Timing:
 
 
 def _time(
-    session: requests.Session, url: str, params: dict[str, str], headers: dict[str, str], n: int
-) -> tuple[list[float], requests.Response]:
+    session: requests.Session,
+    urls: list[str],
+    params: dict[str, str],
+    headers: dict[str, str],
+    n: int,
+) -> tuple[list[list[float]], requests.Response]:
+    """``n`` timed GETs of each of ``urls`` (one web's, or a paired run's two), taking
+    turns: on odd turns the last one goes first. Each url's latencies, a response."""
     response = None
-    for _ in range(3):  # warm: this worker's connection pool, caches, prepared plans
-        response = session.get(url, params=params, headers=headers, timeout=60)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} {params}: {response.status_code} {response.text[:300]}")
-    latencies = []
-    for _ in range(n):
-        started = time.perf_counter()
-        response = session.get(url, params=params, headers=headers, timeout=60)
-        latencies.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.text[:300]
+    for url in urls:
+        for _ in range(3):  # warm: this worker's connection pool, caches, prepared plans
+            response = session.get(url, params=params, headers=headers, timeout=60)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} {params}: {response.status_code} {response.text[:300]}")
+    latencies: list[list[float]] = [[] for _ in urls]
+    for turn in range(n):
+        order = range(len(urls)) if turn % 2 == 0 else reversed(range(len(urls)))
+        for k in order:
+            started = time.perf_counter()
+            response = session.get(urls[k], params=params, headers=headers, timeout=60)
+            latencies[k].append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:300]
     assert response is not None
     return latencies, response
 
@@ -130,10 +146,14 @@ class World:
     my_token: str
 
 
-def _measure(api: str, world: World, repeat: int) -> list[Timing]:
-    """Every query of the module docstring against the web at ``api``."""
+def _measure(
+    apis: list[str], world: World, repeat: int, webs: list[int] | None = None
+) -> list[list[Timing]]:
+    """Every query of the module docstring against the web at each of ``apis`` (a paired
+    run's two in turns), with the CPU of each one's process tree in ``webs``: each web's
+    timings."""
     engine, refs = world.engine, world.refs
-    timings: list[Timing] = []
+    timings: list[list[Timing]] = [[] for _ in apis]
     slug = str(refs["slug"])
     as_admin = {"Authorization": f"Bearer {world.admin_token}", "X-Xurrent-Account": slug}
     as_me = {"Authorization": f"Bearer {world.my_token}", "X-Xurrent-Account": slug}
@@ -142,9 +162,13 @@ def _measure(api: str, world: World, repeat: int) -> list[Timing]:
     def measure(
         group: str, name: str, path: str, params: dict[str, str], headers: dict[str, str]
     ) -> requests.Response:
-        latencies, response = _time(http, f"{api}{path}", params, headers, repeat)
+        before = [tree_seconds([pid]) for pid in webs or []]
+        urls = [f"{api}{path}" for api in apis]
+        latencies, response = _time(http, urls, params, headers, repeat)
         total = int(response.headers["X-Pagination-Total-Entries"])
-        timings.append(Timing(group, name, total, latencies))
+        for k, web_latencies in enumerate(latencies):
+            used = tree_seconds([webs[k]]) - before[k] if webs else None
+            timings[k].append(Timing(group, name, total, web_latencies, used))
         return response
 
     for view in (
@@ -203,32 +227,48 @@ def _measure(api: str, world: World, repeat: int) -> list[Timing]:
 
 
 def _serve(
-    world: World, settings: Settings, mode: str | None, log: Path | None, repeat: int
-) -> list[Timing]:
-    """Start the web (logs and metrics as ``mode`` says), measure, stop it."""
-    port = free_port()
-    cli = [sys.executable, "-m", "tasks_service.cli", "web", "--port", str(port)]
-    web = spawn(cli, process_env(settings, mode), log)
+    world: World,
+    settings: Settings,
+    modes: list[str | None],
+    logs: list[Path | None],
+    repeat: int,
+    rounds: int = 1,
+) -> list[list[list[Timing]]]:
+    """Start a web for each of ``modes`` (logs and metrics as it says; two at once for
+    a paired run), measure ``rounds`` times, stop them: each round's timings per web."""
+    ports = [free_port() for _ in modes]
+    webs = []
     try:
-        api = f"http://127.0.0.1:{port}"
-        wait_http(f"{api}/healthz")
-        if mode is not None:
-            overhead.check_mode(mode, api, world.admin_token)
-        return _measure(api, world, repeat)
+        for mode, log, port in zip(modes, logs, ports, strict=True):
+            cli = [sys.executable, "-m", "tasks_service.cli", "web", "--port", str(port)]
+            webs.append(spawn(cli, process_env(settings, mode), log))
+        apis = [f"http://127.0.0.1:{port}" for port in ports]
+        for api, mode in zip(apis, modes, strict=True):
+            wait_http(f"{api}/healthz")
+            if mode is not None:
+                overhead.check_mode(mode, api, world.admin_token)
+        pids = [web.pid for web in webs]
+        return [_measure(apis, world, repeat, pids) for _ in range(rounds)]
     finally:
-        stop([web])
+        stop(webs)
 
 
 def run(
-    tasks: int, repeat: int, database_url: str | None, modes: list[str | None]
-) -> tuple[list[tuple[str | None, list[Timing]]], dict[str, float]]:
+    tasks: int,
+    repeat: int,
+    database_url: str | None,
+    modes: list[str | None],
+    paired_rounds: int = 0,
+) -> tuple[list[tuple[str | None, list[Timing]]], list[overhead.Pair], dict[str, float]]:
     """Fill the database once, then one run per mode of ``modes`` (``None``: logs at
-    WARNING, metrics as their default), each with a web started anew."""
+    WARNING, metrics as their default), each with a web started anew; or, with
+    ``paired_rounds``, that many rounds with an off and an on web at once."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-queries-"))
     settings, cleanup = stack("postgres", workdir)
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     runs: list[tuple[str | None, list[Timing]]] = []
+    pairs: list[overhead.Pair] = []
     facts: dict[str, float] = {}
     try:
         migrate.upgrade(settings)
@@ -241,9 +281,15 @@ def run(
             my_token = do_create_token(session, account_id, _int(refs["me"]))
             session.commit()
         world = World(engine, refs, admin_token, my_token)
+        if paired_rounds:
+            logs: list[Path | None] = [workdir / "logs" / f"paired-{m}-web.log" for m in SIDES]
+            for timings in _serve(world, settings, list(SIDES), logs, repeat, paired_rounds):
+                pairs += paired_samples(timings)
+            for mode, log in zip(SIDES, logs, strict=True):
+                overhead.progress(f"[paired, {mode}] {overhead.log_size([log])} in {log}")
         for number, mode in enumerate(modes, 1):
             log = None if mode is None else workdir / "logs" / f"{number:02}-{mode}-web.log"
-            runs.append((mode, _serve(world, settings, mode, log, repeat)))
+            runs.append((mode, _serve(world, settings, [mode], [log], repeat)[0][0]))
             if log is not None:
                 written = overhead.log_size([log])
                 overhead.progress(f"[run {number}, {mode}] done: {written} in {log}")
@@ -251,12 +297,36 @@ def run(
     finally:
         if not database_url:
             cleanup()
-    return runs, facts
+    return runs, pairs, facts
 
 
 def _int(value: object) -> int:
     assert isinstance(value, int)
     return value
+
+
+def _groups(timings: list[Timing]) -> dict[str, list[Timing]]:
+    """The timings by group, and all of them as ``all``."""
+    groups: dict[str, list[Timing]] = {}
+    for t in timings:
+        groups.setdefault(t.group, []).append(t)
+    groups["all"] = timings
+    return groups
+
+
+def paired_samples(timings: list[list[Timing]]) -> list[overhead.Pair]:
+    """One paired round's figures by group: the off web's and the on web's latencies,
+    and the CPU per request of each."""
+    sides = dict(zip(SIDES, (_groups(t) for t in timings), strict=True))
+    found = []
+    for group in sides[OFF]:
+        latencies = {m: [x for t in sides[m][group] for x in t.latencies] for m in SIDES}
+        cpu_ms = {
+            m: sum(t.cpu_seconds or 0.0 for t in sides[m][group]) / len(latencies[m]) * 1000
+            for m in SIDES
+        }
+        found.append(overhead.Pair("postgres", f"{group} (one at a time)", latencies, cpu_ms))
+    return found
 
 
 def samples(runs: list[tuple[str | None, list[Timing]]]) -> list[overhead.Sample]:
@@ -310,9 +380,19 @@ def main() -> None:
     )
     overhead.add_arguments(parser)
     args = parser.parse_args()
-    compare = args.observability == "compare"
+    compare, paired = args.observability == "compare", args.observability == "paired"
     modes: list[str | None] = list(overhead.schedule(args.rounds)) if compare else [None]
-    runs, facts = run(args.tasks, args.repeat, args.database_url, modes)
+    if paired:
+        modes = []
+    rounds = args.rounds if paired else 0
+    runs, pairs, facts = run(args.tasks, args.repeat, args.database_url, modes, rounds)
+    if paired:
+        print(
+            f"\nlists over HTTP: {args.tasks:,} tasks, {args.repeat} timed requests per query"
+            f" a web a round, one at a time, {os.cpu_count()} cores"
+        )
+        overhead.print_paired_table(pairs, args.rounds)
+        return
     if not compare:
         print_table(runs[0][1], facts, args.tasks, args.repeat)
         return
