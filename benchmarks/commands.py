@@ -508,33 +508,25 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     backends = [b.strip() for b in args.backends.split(",")]
-    if args.observability == "paired":
+    if args.observability:
         from benchmarks import paired  # (it builds on this module's stack)
 
-        pairs: list[overhead.Pair] = []
+        methods: dict[str, tuple[Callable[..., list[Any]], Callable[..., bool]]] = {
+            "compare": (compare_backend, overhead.print_table),
+            "paired": (paired.paired_backend, overhead.print_paired_table),
+        }
+        measure, table = methods[args.observability]
+        found: list[Any] = []
         for number, backend in enumerate(backends, 1):
-            pairs += paired.paired_backend(
-                backend, args.requests, args.concurrency, parts, args.rounds
-            )
-            if number < len(backends):
-                overhead.print_paired_table(pairs, args.rounds, file=sys.stderr)
+            found += measure(backend, args.requests, args.concurrency, parts, args.rounds)
+            if number < len(backends):  # so far (a later backend's failure loses nothing)
+                table(found, args.rounds, file=sys.stderr)
+        each = " a side" if args.observability == "paired" else ""
         print(
-            f"\nover HTTP: {args.requests} requests a side, {args.concurrency} concurrent"
+            f"\nover HTTP: {args.requests} requests{each}, {args.concurrency} concurrent"
             f" clients, {os.cpu_count()} cores"
         )
-        overhead.print_paired_table(pairs, args.rounds)
-        return
-    if args.observability == "compare":
-        samples: list[overhead.Sample] = []
-        for number, backend in enumerate(backends, 1):
-            samples += compare_backend(backend, args.requests, args.concurrency, parts, args.rounds)
-            if number < len(backends):  # so far (a later backend's failure loses nothing)
-                overhead.print_table(samples, args.rounds, file=sys.stderr)
-        print(
-            f"\nover HTTP: {args.requests} requests, {args.concurrency} concurrent clients, "
-            f"{os.cpu_count()} cores"
-        )
-        overhead.print_table(samples, args.rounds)
+        table(found, args.rounds)
         return
     results: list[Result] = []
     for backend in backends:

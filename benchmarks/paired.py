@@ -159,10 +159,10 @@ def _workers_paused(sides: dict[str, Side]) -> Iterator[None]:
 def _creates(
     backend: str, sides: dict[str, Side], n: int, concurrency: int, first: str
 ) -> list[overhead.Pair]:
-    body = {"subject": "Benchmark task", "category": "implementation"}
+    body: dict[str, Any] = {"subject": "Benchmark task", "category": "implementation"}
 
     def calls(path: str, extra: dict[str, str] | None = None) -> dict[str, list[Call]]:
-        made = {}
+        made: dict[str, list[Call]] = {}
         for mode, side in sides.items():
             if path == "/tasks":  # the baseline's
                 url, sent = f"{side.base}/tasks", {**body, "account_id": side.bench.account_id}

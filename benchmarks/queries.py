@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -229,8 +230,8 @@ def _measure(
 def _serve(
     world: World,
     settings: Settings,
-    modes: list[str | None],
-    logs: list[Path | None],
+    modes: Sequence[str | None],
+    logs: Sequence[Path | None],
     repeat: int,
     rounds: int = 1,
 ) -> list[list[list[Timing]]]:
@@ -282,11 +283,12 @@ def run(
             session.commit()
         world = World(engine, refs, admin_token, my_token)
         if paired_rounds:
-            logs: list[Path | None] = [workdir / "logs" / f"paired-{m}-web.log" for m in SIDES]
-            for timings in _serve(world, settings, list(SIDES), logs, repeat, paired_rounds):
+            side_logs = [workdir / "logs" / f"paired-{side}-web.log" for side in SIDES]
+            for timings in _serve(world, settings, SIDES, side_logs, repeat, paired_rounds):
                 pairs += paired_samples(timings)
-            for mode, log in zip(SIDES, logs, strict=True):
-                overhead.progress(f"[paired, {mode}] {overhead.log_size([log])} in {log}")
+            for side, side_log in zip(SIDES, side_logs, strict=True):
+                written = overhead.log_size([side_log])
+                overhead.progress(f"[paired, {side}] {written} in {side_log}")
         for number, mode in enumerate(modes, 1):
             log = None if mode is None else workdir / "logs" / f"{number:02}-{mode}-web.log"
             runs.append((mode, _serve(world, settings, [mode], [log], repeat)[0][0]))
