@@ -12,6 +12,10 @@ task's lines bound to it, and the workers' metrics endpoint.
   ``TASKS_LOG_LEVEL=DEBUG`` only (``PerTaskLines``): the operation's line says the same
   with more (its request id, its latency from acceptance), and at INFO the two were two
   of a worker's three lines per command. Retries, failures and rejections are kept.
+  So is beat's line for each periodic task it sends: with the timer sweep every second
+  it was a line a second, while beat's heartbeat already says it is alive (the doctor,
+  ``/readyz``, the ``tasks_beat_last_sweep_age_seconds`` gauge); beat's send errors
+  are kept.
 - With ``TASKS_WORKER_METRICS_PORT`` set, the worker's main process serves the values
   every process of its pool wrote (prometheus-client's multiprocess mode, set up by
   the role: ``core.metrics``) on ``TASKS_WORKER_METRICS_HOST:PORT/metrics``.
@@ -48,12 +52,17 @@ log = structlog.get_logger(__name__)
 _OPERATION_TASKS = frozenset({APPLY_OPERATION, PLAN_FANOUT, RUN_BATCH})
 
 
-class PerTaskLines(logging.Filter):
-    """Drops Celery's "Task ... received" and "Task ... succeeded" records (a filter on
-    their loggers, before any handler formats them)."""
+#: Celery beat's line for each periodic task it sends (``Scheduler.apply_entry``).
+BEAT_SENDING = "Scheduler: Sending due task %s (%s)"
 
-    LOGGERS = ("celery.worker.strategy", "celery.app.trace")
-    TEMPLATES = frozenset({LOG_RECEIVED, LOG_SUCCESS})
+
+class PerTaskLines(logging.Filter):
+    """Drops Celery's routine record per task: "Task ... received" and "Task ...
+    succeeded" of the workers, "Sending due task" of beat (a filter on their loggers,
+    before any handler formats them)."""
+
+    LOGGERS = ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+    TEMPLATES = frozenset({LOG_RECEIVED, LOG_SUCCESS, BEAT_SENDING})
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.msg not in self.TEMPLATES

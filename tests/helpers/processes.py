@@ -10,10 +10,15 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tasks_service.core.settings import Settings
+from tasks_service.store import heartbeats
+from tasks_service.store.db import session_scope
+from tasks_service.store.models.operations import Heartbeat
 from tests.helpers.waiting import wait_for
 
 T = TypeVar("T")
@@ -152,12 +157,26 @@ def start_beats(settings: Settings, log_dir: Path, count: int = 1) -> ProcessGro
         )
         group.start(f"beat-{n}", "beat")
     for n in range(count):
-        wait_for(
-            lambda n=n: "Sending due task sweep-timers" in group.log(f"beat-{n}"),
-            timeout=60,
-            what=f"beat-{n} to sweep",
-        )
+        pid = group.processes[f"beat-{n}"].pid
+        first = wait_for(partial(_beat_at, settings, pid), timeout=60, what=f"beat-{n}")
+        # Each tick sends what is due, then beats: a beat two sweep intervals after the
+        # first is a tick that has sent the timer sweep (beat logs it at DEBUG only).
+        swept = first + timedelta(seconds=2 * settings.timer_sweep_interval)
+        wait_for(partial(_beaten_by, settings, pid, swept), timeout=60, what=f"beat-{n} to sweep")
     return group
+
+
+def _beaten_by(settings: Settings, pid: int, moment: datetime) -> bool:
+    last = _beat_at(settings, pid)
+    return last is not None and last >= moment
+
+
+def _beat_at(settings: Settings, pid: int) -> datetime | None:
+    """The last heartbeat of the beat process ``pid`` (``workers.liveness``), if any."""
+    name = f"beat-{pid}@{socket.gethostname()}"
+    with session_scope(settings, write=False) as session:
+        row = session.get(Heartbeat, (heartbeats.SCHEDULER, name))
+        return None if row is None else row.beat_at
 
 
 def http_ready(base: str) -> bool:
